@@ -1,0 +1,82 @@
+"""Rule-based villagers (Gupta et al., Sec. 3.1, 4.1): numeric strategies, no language model.
+
+Effort is the villager's strategy; each villager inspects one random peer and punishes a
+violator; social learning copies a richer peer's strategy by the Fermi rule with mutation; the
+community norm is the median of the proposed caps.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from agents.cpr_agent import CPRAgent
+from agents.policy import Norm, Proposal
+
+
+def norm_text(cap: float) -> str:
+    return f"Each villager harvests at most {cap:.1f} fish per round."
+
+
+class RuleBasedPolicy:
+    def choose_efforts(self, model, agents: Sequence[CPRAgent]) -> list[float]:
+        return [a.effort for a in agents]
+
+    def choose_targets(self, model, agents: Sequence[CPRAgent]) -> list[int | None]:
+        rng = model.rng
+        targets: list[int | None] = []
+        for agent in agents:
+            peers = [p for p in agents if p is not agent]
+            if not peers:
+                targets.append(None)
+                continue
+            peer = peers[rng.integers(len(peers))]
+            # Before any vote the villager judges by its own belief.
+            cap = model.norm.cap if model.norm.cap is not None else agent.belief
+            inspects = rng.random() < agent.monitoring
+            punishes = rng.random() < agent.punish_prob
+            targets.append(peer.unique_id if inspects and peer.harvest > cap and punishes else None)
+        return targets
+
+    def learn(self, model, agents: Sequence[CPRAgent]) -> None:
+        """Payoff-biased imitation, updated synchronously so the order of villagers is irrelevant."""
+        cfg = model.config.learning
+        rng = model.rng
+        w = cfg.payoff_smoothing
+        for agent in agents:
+            agent.smoothed_payoff = (1 - w) * agent.smoothed_payoff + w * agent.round_payoff
+        if len(agents) < 2:
+            return
+        belief_scale = model.config.norms.catchability * model.config.norms.capacity
+        snapshot = {a.unique_id: (a.effort, a.monitoring, a.belief, a.punish_prob) for a in agents}
+        updates = {}
+        for agent in agents:
+            if rng.random() >= cfg.revision_prob:
+                continue
+            peers = [p for p in agents if p is not agent]
+            model_peer = peers[rng.integers(len(peers))]
+            diff = model_peer.smoothed_payoff - agent.smoothed_payoff
+            p_copy = 1.0 / (1.0 + np.exp(-cfg.selection_strength * diff))
+            if rng.random() >= p_copy:
+                continue
+            effort, monitoring, belief, punish = snapshot[model_peer.unique_id]
+            noise = rng.normal(0.0, cfg.mutation_sd, size=4)
+            effort = float(np.clip(effort + noise[0], 0.0, 1.0))
+            monitoring = float(np.clip(monitoring + noise[1], 0.0, 1.0))
+            belief = float(max(0.0, belief + noise[2] * belief_scale))
+            if cfg.copy_punish_prob:
+                punish = float(np.clip(punish + noise[3], 0.0, 1.0))
+            else:
+                punish = agent.punish_prob
+            updates[agent.unique_id] = (effort, monitoring, belief, punish)
+        for agent in agents:
+            if agent.unique_id in updates:
+                agent.effort, agent.monitoring, agent.belief, agent.punish_prob = updates[agent.unique_id]
+
+    def propose(self, model, agents: Sequence[CPRAgent]) -> list[Proposal]:
+        return [Proposal(a.unique_id, norm_text(a.belief), cap=a.belief) for a in agents]
+
+    def adopt(self, model, agents, proposals: list[Proposal]) -> Norm:
+        cap = float(np.median([p.cap for p in proposals]))
+        return Norm(norm_text(cap), cap)

@@ -1,0 +1,115 @@
+"""The ``commons-lab`` command line: run, sweep, validate, analyse, serve, show.
+
+Every subcommand answers ``--help``. Bad input ends with one line on stderr and a non-zero exit
+status (2 for a bad config or argument), and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_LLM_SETUP = 3
+
+
+def _config_from_args(args):
+    from model.config import load_config, parse_override
+
+    overrides = dict(parse_override(item) for item in args.set or [])
+    if getattr(args, "seed", None) is not None:
+        overrides["seed"] = args.seed
+    return load_config(args.config, overrides)
+
+
+def _default_out(config) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("out") / config.name / f"seed{config.seed}-{stamp}"
+
+
+def cmd_run(args) -> int:
+    from model.runner import run
+
+    config = _config_from_args(args)
+    if args.csv:
+        from model.config import apply_overrides
+        config = apply_overrides(config, {"output.format": "both"})
+    out = Path(args.out) if args.out else _default_out(config)
+    summary = run(config, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    _print_summary(summary, out)
+    return 0
+
+
+def _print_summary(summary: dict, out: Path) -> None:
+    print(f"survival time:   {summary.get('survival_time')} rounds"
+          f" (end: {summary.get('collapse_reason') or 'round cap'})")
+    eff = summary.get("mean_efficiency")
+    if eff is not None:
+        print(f"mean efficiency: {eff:.3f}")
+    if summary.get("llm_calls"):
+        print(f"LLM calls:       {summary['llm_calls']} "
+              f"({summary.get('llm_fallbacks', 0)} fallbacks, {summary.get('llm_retries', 0)} retries)")
+    print(f"output folder:   {out}")
+
+
+def cmd_serve(args) -> int:
+    from agents.llm.server import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="commons-lab", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run one simulation from a TOML config")
+    p.add_argument("config", help="a run config, e.g. runs/demo.toml")
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--out", help="output folder (default out/<name>/seed<seed>-<time>)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set norms.penalty=14 (repeatable)")
+    p.add_argument("--csv", action="store_true", help="write CSV tables beside the Parquet ones")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("serve", help="run the embedded Ollama-compatible server (127.0.0.1 only)")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=11434, help="port (default 11434, Ollama's)")
+    p.set_defaults(func=cmd_serve)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from model.config import ConfigError
+    from model.run_folder import OutputExistsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ConfigError, OutputExistsError) as err:
+        print(f"commons-lab: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("commons-lab: interrupted; what was collected is on disk (resume with --resume)",
+              file=sys.stderr)
+        return 130
+    except Exception as err:  # LLM setup errors carry their own one-line message
+        if type(err).__name__ in {"LLMSetupError", "LLMContextError", "LLMUnavailableError"}:
+            print(f"commons-lab: error: {err}", file=sys.stderr)
+            return EXIT_LLM_SETUP
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The norms scenario (Gupta et al., AAMAS 2026) as a Mesa model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from mesa import DataCollector
+
+from agents.cpr_agent import AltruisticAgent, SelfishAgent
+from agents.policy import Norm
+from model.engine import Engine
+from model.lake import Lake
+from model.metrics import gini
+from model.modules import (GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
+                           Starvation)
+
+NO_NORM = Norm("No community policy has been adopted yet.", None)
+
+MODEL_REPORTERS = {
+    "Stock": lambda m: m.lake.stock,
+    "StockAfterHarvest": "stock_after_harvest",
+    "Harvest": "round_harvest",
+    "Efficiency": "efficiency",
+    "Alive": lambda m: len(m.living),
+    "Gini": lambda m: gini([a.wealth for a in m.living]),
+    "MeanEffort": lambda m: float(np.mean([a.effort for a in m.living])) if m.living else 0.0,
+    "Compliance": "compliance",
+    "Punishments": "round_punishments",
+    "Norm": lambda m: m.norm.text,
+    "NormCap": lambda m: m.norm.cap,
+    "SInd": "s_ind",
+    "SAlign": "s_align",
+}
+
+AGENT_REPORTERS = {
+    "Kind": "kind",
+    "Alive": "alive",
+    "Effort": "effort",
+    "Harvest": "harvest",
+    "Wealth": "wealth",
+    "Given": "given",
+    "Received": "received",
+    "Belief": "belief",
+    "BeliefText": "belief_text",
+    "Monitoring": "monitoring",
+    "PunishProb": "punish_prob",
+    "LLMModel": "llm_model",
+}
+
+# Per-round counters of the LLM layer, recorded for every run (zero for rule-based villagers).
+LLM_COUNTERS = ("calls", "prompt_tokens", "answer_tokens", "retries", "fallbacks", "parse_failures")
+
+
+def make_policy(config, model):
+    if config.policy == "rule":
+        from agents.rule_policy import RuleBasedPolicy
+
+        return RuleBasedPolicy()
+    from agents.llm_policy import LLMPolicy
+
+    return LLMPolicy(model)
+
+
+class CommonsModel(Engine):
+    """A lake shared by altruistic and selfish villagers; rounds run the SPEC's modules."""
+
+    def __init__(self, config=None, rng: Any = None, llm_client=None, **overrides: Any):
+        super().__init__(config, rng, **overrides)
+        cfg = self.config.norms
+        self.lake = Lake(cfg.capacity, cfg.r, cfg.stock0, cfg.catchability)
+        self.norm = NO_NORM
+        self.proposals = []
+        self.round_harvest = 0.0
+        self.round_punishments = 0
+        self.stock_after_harvest = self.lake.stock
+        self.s_ind = float("nan")
+        self.s_align = float("nan")
+        self.llm = llm_client
+        self._llm_seen = dict.fromkeys(LLM_COUNTERS, 0)
+        self.llm_round = dict.fromkeys(LLM_COUNTERS, 0)
+
+        n_altruists = int(round(cfg.n_agents * cfg.altruist_share))
+        kinds = [AltruisticAgent] * n_altruists + [SelfishAgent] * (cfg.n_agents - n_altruists)
+        for i, cls in enumerate(kinds):
+            cls(self, llm_model=self.config.llm.model_for(i) if self.config.policy == "llm" else None)
+        self.policy = make_policy(self.config, self)
+
+        mods = self.config.modules
+        self.modules = [Harvest(), *( [Punishment()] if mods.punishment else []), Starvation(),
+                        *([SocialLearning()] if mods.social_learning else []),
+                        *([GroupDecision()] if mods.group_decision else []), Regeneration()]
+
+        reporters = dict(MODEL_REPORTERS)
+        for key in LLM_COUNTERS:
+            reporters["LLM_" + key] = (lambda k: lambda m: m.llm_round[k])(key)
+        self.datacollector = DataCollector(model_reporters=reporters, agent_reporters=AGENT_REPORTERS)
+        self._round_hooks.insert(0, CommonsModel._take_llm_counters)
+        self.datacollector.collect(self)
+
+    # -- state derived each round ------------------------------------------------------------
+
+    @property
+    def living(self) -> list:
+        """Living villagers in id order: the fixed order every phase applies decisions in."""
+        return sorted((a for a in self.agents if a.alive), key=lambda a: a.unique_id)
+
+    @property
+    def efficiency(self) -> float:
+        """eta(t) = sum h / H_opt with H_opt = r K / 4."""
+        opt = self.lake.optimal_harvest
+        return self.round_harvest / opt if opt > 0 else float("nan")
+
+    @property
+    def compliance(self) -> float:
+        """Share of villagers alive at the round's start who harvested within the norm.
+
+        Before any norm is adopted each villager is judged by its own belief.
+        """
+        present = [a for a in self.agents if a.alive or a.died_round == self.round]
+        if not present or self.round == 0:
+            return float("nan")
+        within = [a.harvest <= (self.norm.cap if self.norm.cap is not None else a.belief) + 1e-9
+                  for a in present]
+        return float(np.mean(within))
+
+    def end_round_checks(self) -> None:
+        if self.collapse_reason:
+            return
+        if any(not a.alive for a in self.agents):
+            self.collapse_reason = "death"
+        elif self.lake.stock <= self.config.norms.collapse_threshold:
+            self.collapse_reason = "stock"
+
+    def step(self) -> None:
+        self.stock_after_harvest = float("nan")
+        super().step()
+
+    def _take_llm_counters(self) -> None:
+        if self.llm is None:
+            return
+        stats = self.llm.stats
+        for key in LLM_COUNTERS:
+            now = getattr(stats, key, 0)
+            self.llm_round[key] = now - self._llm_seen[key]
+            self._llm_seen[key] = now
+
+    # -- run summary ---------------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        rounds = self.datacollector.get_model_vars_dataframe().iloc[1:]
+        return {
+            "scenario": "norms",
+            "survival_time": self.survival_time,
+            "collapse_reason": self.collapse_reason,
+            "rounds_run": self.round,
+            "mean_efficiency": float(rounds["Efficiency"].mean()) if len(rounds) else float("nan"),
+            "final_stock": self.lake.stock,
+            "alive": len(self.living),
+            "punishments": int(rounds["Punishments"].sum()) if len(rounds) else 0,
+            "final_norm": self.norm.text,
+            **{"llm_" + k: int(rounds["LLM_" + k].sum()) if len(rounds) else 0 for k in LLM_COUNTERS},
+        }

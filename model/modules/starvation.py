@@ -1,0 +1,11 @@
+"""Starvation: villagers whose wealth is negative die. Always on: it is not a module to ablate."""
+
+
+class Starvation:
+    name = "starvation"
+
+    def __call__(self, model) -> None:
+        for agent in model.living:
+            if agent.wealth < 0:
+                agent.starve(model.round)
+                model.log("death", agent=agent.unique_id, value=agent.wealth)

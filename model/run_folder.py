@@ -1,0 +1,153 @@
+"""One output folder per run: tidy tables, events, summary and a manifest, written atomically.
+
+Every file is written to a temporary name in the same folder, flushed to disk and renamed over
+the target, so a run killed during a write leaves either the old complete file or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "ollama", "pydantic", "xllamacpp", "solara")
+MANIFEST = "manifest.json"
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder already holds a run and would be overwritten."""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=2, default=_jsonable).encode("utf-8"))
+
+
+def atomic_write_table(path_stem: Path, df: pd.DataFrame, fmt: str) -> list[Path]:
+    """Write ``df`` as Parquet and/or CSV next to ``path_stem`` (no suffix)."""
+    written = []
+    if fmt in ("parquet", "both"):
+        path = path_stem.with_suffix(".parquet")
+        atomic_write_bytes(path, df.to_parquet(index=False))
+        written.append(path)
+    if fmt in ("csv", "both"):
+        path = path_stem.with_suffix(".csv")
+        atomic_write_bytes(path, df.to_csv(index=False).encode("utf-8"))
+        written.append(path)
+    return written
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class RunFolder:
+    """The folder of one run. Refuses to reuse a folder that holds another run."""
+
+    def __init__(self, path: str | Path, *, resume: bool = False, overwrite: bool = False):
+        self.path = Path(path)
+        existing = self.read_manifest()
+        if existing is not None and not (resume or overwrite):
+            raise OutputExistsError(
+                f"output folder {self.path} already holds a run (status {existing.get('status')}); "
+                "pass --resume to continue it, --overwrite to replace it, or choose another --out"
+            )
+        if existing is None and self.path.exists() and any(self.path.iterdir()) and not overwrite:
+            raise OutputExistsError(
+                f"output folder {self.path} exists and is not empty; choose another --out"
+            )
+        self.previous = existing
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise OutputExistsError(f"cannot write to output folder {self.path}: {err.strerror}") from None
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def read_manifest(self) -> dict | None:
+        try:
+            return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def write_manifest(self, manifest: dict) -> None:
+        atomic_write_json(self.path / MANIFEST, manifest)
+
+    def write_tables(self, tables: dict[str, pd.DataFrame], fmt: str) -> list[str]:
+        written = []
+        for name, df in tables.items():
+            written += [p.name for p in atomic_write_table(self.path / name, df, fmt)]
+        return written
+
+
+def new_manifest(config, command: list[str] | None = None) -> dict:
+    return {
+        "name": config.name,
+        "scenario": config.scenario,
+        "seed": config.seed,
+        "status": "running",
+        "started": now(),
+        "finished": None,
+        "command": command if command is not None else sys.argv,
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "config": config.to_dict(),
+    }
