@@ -7,6 +7,8 @@ status (2 for a bad config or argument), and writes nothing.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import logging
 import sys
 from datetime import datetime
@@ -14,6 +16,15 @@ from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EXIT_LLM_SETUP = 3
+
+EXTRA_COMMANDS = {
+    "sweep": "model.sweep_cli",
+    "validate": "analysis.validation_cli",
+    "calibrate": "analysis.calibration_cli",
+    "analyze": "analysis.report_cli",
+    "export-govsim": "model.govsim.export_cli",
+    "ui": "viz.ui_cli",
+}
 
 
 def _config_from_args(args):
@@ -83,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=11434, help="port (default 11434, Ollama's)")
     p.set_defaults(func=cmd_serve)
+
+    # Subcommands that live beside the code they drive. Each module defines HELP,
+    # add_arguments(parser) and main(args) -> int, and keeps heavy imports inside main.
+    for name, module_name in EXTRA_COMMANDS.items():
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError:  # its package is not part of this installation
+            continue
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(func=module.main)
 
     return parser
 

@@ -27,6 +27,7 @@ MODEL_REPORTERS = {
     "MeanEffort": lambda m: float(np.mean([a.effort for a in m.living])) if m.living else 0.0,
     "Compliance": "compliance",
     "Punishments": "round_punishments",
+    "SurvivalTime": "survival_time",
     "Norm": lambda m: m.norm.text,
     "NormCap": lambda m: m.norm.cap,
     "SInd": "s_ind",
