@@ -1,0 +1,542 @@
+"""The one seam through which every LLM call of the project passes.
+
+``LLMClient.decide`` sends a chat request with the decision's pydantic schema as ``format`` and
+seeded options, strips ``<think>`` blocks, validates, retries with the error fed back, and falls
+back to the request's documented value when every attempt fails (counted and logged, never
+silent). Every attempt and every embedding call is appended to the call log; a ``ReplaySource``
+serves recorded answers instead of the server, and the same validation logic re-runs on them, so
+a replay reproduces the run exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import numpy as np
+import ollama
+import pydantic
+
+from agents.llm.call_log import CallLog
+from agents.llm.errors import (
+    LLMContextError,
+    LLMError,
+    LLMSetupError,
+    LLMUnavailableError,
+    context_too_long,
+    display_host,
+    not_pulled,
+    unreachable,
+)
+from agents.llm.host import resolve_host
+from agents.llm.parsing import feedback_messages, parse_answer, strip_think
+from agents.llm.replay import ReplaySource
+from agents.llm.requests import Decision, DecisionRequest
+from agents.llm.stats import CallStats
+from model.config import LLMConfig
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Failures worth another try after a pause: the server is there but slow, overloaded or dropped
+# the connection. A refused connection is a setup problem and is reported at once.
+_TRANSIENT = (
+    httpx.TimeoutException,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.CloseError,
+    httpx.RemoteProtocolError,
+)
+_RETRY_STATUS = {408, 429}
+_CONNECT_TIMEOUT_S = 5.0
+# A lower estimate of tokens for English and Japanese alike (~4 UTF-8 bytes per token), so that
+# a prompt we reject really does not fit; the server's own refusal is mapped too.
+_BYTES_PER_TOKEN = 4
+_TOKENS_PER_MESSAGE = 4
+
+
+def call_seed(run_seed: int, agent_id: int, round: int, phase: str, attempt: int) -> int:
+    """The sampling seed of one attempt: fixed by the run seed and the call's key, so a run is
+    reproducible and each retry samples differently."""
+    key = f"{run_seed}|{agent_id}|{round}|{phase}|{attempt}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % (2**31 - 1)
+
+
+def _now() -> float:
+    return round(time.time(), 3)
+
+
+def estimate_tokens(messages: Sequence[dict]) -> int:
+    size = sum(len(str(m.get("content") or "").encode("utf-8")) for m in messages)
+    return math.ceil(size / _BYTES_PER_TOKEN) + _TOKENS_PER_MESSAGE * len(messages)
+
+
+@functools.lru_cache(maxsize=256)
+def _json_schema(schema: type[pydantic.BaseModel]) -> dict:
+    return schema.model_json_schema()
+
+
+def _plain_message(message: Any) -> dict:
+    if isinstance(message, pydantic.BaseModel):
+        return message.model_dump(exclude_none=True)
+    return dict(message)
+
+
+def _is_context_error(text: str) -> bool:
+    text = text.lower()
+    return "context" in text and any(w in text for w in ("exceed", "too long", "larger", "length"))
+
+
+def _same_model(wanted: str, served: str) -> bool:
+    # Ollama lists "llama3:latest" for a model pulled as "llama3".
+    def full(name: str) -> str:
+        return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
+
+    return full(wanted) == full(served)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    raw: str
+    thinking: str | None
+    done_reason: str | None
+    prompt_tokens: int
+    answer_tokens: int
+    latency_s: float
+    replayed: bool
+
+
+class LLMClient:
+    """Structured decisions and embeddings through the official ``ollama`` client.
+
+    ``host``: the argument, else ``config.host``, else ``OLLAMA_HOST``, else the local default.
+    ``seed``: the run seed from which every call's sampling seed is derived.
+    ``call_log``: where every attempt is recorded (None: not recorded).
+    ``replay``: recorded answers to serve; strict (no server at all) or resume (missing keys go
+    live). With ``config.backend == "replay"`` and no ``replay``, ``config.replay_log`` is loaded
+    strictly. Extra keyword arguments go to ``httpx.Client`` (e.g. ``transport=`` in tests).
+    """
+
+    # Transport retries per request (timeouts, HTTP 5xx, dropped connections) and the pause
+    # before each; bounded so that a dead server stops the run within minutes.
+    transport_retries: int = 2
+    backoff_s: tuple[float, ...] = (0.5, 2.0)
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        host: str | None = None,
+        seed: int = 0,
+        call_log: CallLog | None = None,
+        replay: ReplaySource | None = None,
+        **httpx_kwargs: Any,
+    ) -> None:
+        self.config = config
+        self.seed = seed
+        self.call_log = call_log
+        if replay is None and config.backend == "replay":
+            if not config.replay_log:
+                raise LLMSetupError('llm.backend = "replay" needs llm.replay_log (a calls.jsonl)')
+            replay = ReplaySource.from_file(config.replay_log, strict=True)
+        self.replay = replay
+        self.host = resolve_host(host, config)
+        self.stats = CallStats()
+        self.transport_retry_count = 0  # not in ``stats``: a replay has none
+        self.replay_mismatches = 0
+        self._httpx_kwargs = httpx_kwargs
+        self._ollama_client: ollama.Client | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        # Replayed answers are re-logged only into a different file (resume appends to the
+        # very log it serves from, which already holds them).
+        self._log_replayed = call_log is not None and (
+            replay is None
+            or replay.path is None
+            or call_log.path.resolve() != replay.path.resolve()
+        )
+        if call_log is not None:
+            for name, value in (httpx_kwargs.get("headers") or {}).items():
+                if str(name).lower() in ("authorization", "proxy-authorization"):
+                    call_log.add_secret(str(value))
+
+    # -- setup ---------------------------------------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        """True when no call can reach a server (strict replay)."""
+        return self.replay is not None and self.replay.strict
+
+    @property
+    def _ollama(self) -> ollama.Client:
+        with self._lock:
+            if self._ollama_client is None:
+                timeout = httpx.Timeout(
+                    self.config.timeout_s, connect=min(_CONNECT_TIMEOUT_S, self.config.timeout_s)
+                )
+                self._ollama_client = ollama.Client(
+                    host=self.host, timeout=timeout, **self._httpx_kwargs
+                )
+            return self._ollama_client
+
+    def check_models(self, models: Iterable[str]) -> None:
+        """Before a run: the server answers and every model is pulled, else LLMSetupError."""
+        wanted = list(dict.fromkeys(models))
+        if self.offline:
+            return
+        try:
+            listed = self._ollama.list()
+        except ConnectionError:
+            raise unreachable(self.host) from None
+        except httpx.TransportError:
+            raise unreachable(self.host) from None
+        except ollama.ResponseError as err:
+            raise LLMSetupError(
+                f"{display_host(self.host)} does not answer like an Ollama server "
+                f"(GET /api/tags: {err})"
+            ) from None
+        served = [m.model or "" for m in listed.models]
+        missing = [w for w in wanted if not any(_same_model(w, s) for s in served)]
+        if len(missing) == 1:
+            raise not_pulled(missing[0], self.host)
+        if missing:
+            pulls = " && ".join(f"ollama pull {m}" for m in missing)
+            raise LLMSetupError(
+                f"models {', '.join(missing)} are not pulled at {display_host(self.host)}: "
+                f"run `{pulls}`"
+            )
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _request(self, what: str, model: str, call: Callable[[], T]) -> tuple[T, float]:
+        """``call()`` with errors turned into the layer's own, and transient failures retried.
+        Returns the result and the latency of the attempt that succeeded."""
+        problem = ""
+        for attempt in range(self.transport_retries + 1):
+            start = time.perf_counter()
+            try:
+                result = call()
+                return result, time.perf_counter() - start
+            except (ConnectionError, httpx.ConnectError):
+                raise unreachable(self.host) from None
+            except ollama.ResponseError as err:
+                status, text = err.status_code, str(err.error)
+                if status == 404 and "not found" in text.lower():
+                    raise not_pulled(model, self.host) from None
+                if status == 400 and _is_context_error(text):
+                    raise LLMContextError(
+                        f"the server rejected {what} for {model} as too long for "
+                        f"num_ctx={self.config.num_ctx}: {text}"
+                    ) from None
+                if status < 500 and status not in _RETRY_STATUS:
+                    raise LLMError(f"the server rejected {what} for {model}: {err}") from None
+                problem = f"HTTP {status}: {text}"
+            except _TRANSIENT as err:
+                problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            if attempt < self.transport_retries:
+                delay = self.backoff_s[min(attempt, len(self.backoff_s) - 1)]
+                log.warning("%s for %s failed (%s); retrying in %.1f s", what, model, problem, delay)
+                with self._lock:
+                    self.transport_retry_count += 1
+                time.sleep(delay)
+        raise LLMUnavailableError(
+            f"the server at {display_host(self.host)} failed {what} for {model} "
+            f"{self.transport_retries + 1} times (last: {problem}); the run stops here and can "
+            "be resumed"
+        )
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def decide(self, req: DecisionRequest) -> Decision:
+        decision = self._decide(req)
+        self._count(req, decision)
+        return decision
+
+    def decide_all(self, reqs: Sequence[DecisionRequest]) -> list[Decision]:
+        """Decide independent requests concurrently (at most ``config.concurrency`` at a time);
+        results and counters are in input order whatever order the answers arrive in."""
+        reqs = list(reqs)
+        if len({r.key for r in reqs}) != len(reqs):
+            raise ValueError("decide_all got two requests with the same (agent_id, round, phase)")
+        if len(reqs) <= 1 or self.config.concurrency == 1 or self.offline:
+            decisions = [self._decide(r) for r in reqs]
+        else:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=self.config.concurrency, thread_name_prefix="llm"
+                    )
+                pool = self._pool
+            futures = [pool.submit(self._decide, r) for r in reqs]
+            try:
+                decisions = [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                wait(futures)  # running calls finish and are logged, so a resume skips them
+                raise
+        for req, decision in zip(reqs, decisions):
+            self._count(req, decision)
+        return decisions
+
+    def _count(self, req: DecisionRequest, decision: Decision) -> None:
+        with self._lock:
+            self.stats.add_decision(req.phase, decision)
+
+    def _options(self, req: DecisionRequest, attempt: int, num_predict: int) -> dict[str, Any]:
+        return {
+            "temperature": self.config.temperature,
+            "top_p": self.config.top_p,
+            "seed": call_seed(self.seed, req.agent_id, req.round, req.phase, attempt),
+            "num_predict": num_predict,
+            "num_ctx": self.config.num_ctx,
+        }
+
+    def _decide(self, req: DecisionRequest) -> Decision:
+        messages = [_plain_message(m) for m in req.messages]
+        num_predict = req.num_predict or self.config.num_predict
+        prompt_tokens = answer_tokens = 0
+        latency = 0.0
+        attempts = self.config.max_retries + 1
+        for attempt in range(attempts):
+            options = self._options(req, attempt, num_predict)
+            answer = self._answer(req, messages, attempt, options)
+            clean = strip_think(answer.raw)
+            result = parse_answer(
+                clean,
+                req.schema,
+                text_parser=req.text_parser,
+                check=req.check,
+                done_reason=answer.done_reason,
+                num_predict=num_predict,
+            )
+            prompt_tokens += answer.prompt_tokens
+            answer_tokens += answer.answer_tokens
+            latency += answer.latency_s
+            fallback = not result.ok and attempt == attempts - 1
+            if not answer.replayed or self._log_replayed:
+                self._log_chat(req, attempt, messages, options, answer, clean, result, fallback)
+            if result.ok:
+                return Decision(
+                    value=result.value,
+                    fallback=False,
+                    attempts=attempt + 1,
+                    prompt_tokens=prompt_tokens,
+                    answer_tokens=answer_tokens,
+                    latency_s=latency,
+                    raw=answer.raw,
+                    clean=clean,
+                )
+            if not fallback:
+                messages = messages + feedback_messages(clean, result.error)
+        log.warning(
+            "LLM fallback: agent %s, round %s, phase %s, model %s: %d attempts failed, last: %s; "
+            "using %s",
+            req.agent_id, req.round, req.phase, req.model, attempts, result.error,
+            req.fallback.model_dump_json(),
+        )
+        return Decision(
+            value=req.fallback,
+            fallback=True,
+            attempts=attempts,
+            prompt_tokens=prompt_tokens,
+            answer_tokens=answer_tokens,
+            latency_s=latency,
+            raw=answer.raw,
+            clean=clean,
+            error=result.error,
+        )
+
+    def _answer(
+        self, req: DecisionRequest, messages: list[dict], attempt: int, options: dict
+    ) -> _Answer:
+        if self.replay is not None:
+            record = self.replay.chat(req.agent_id, req.round, req.phase, attempt)
+            if record is not None:
+                self._compare(record, req.model, messages, (req.agent_id, req.round, req.phase))
+                return _Answer(
+                    raw=record["raw"],
+                    thinking=record.get("thinking"),
+                    done_reason=record.get("done_reason"),
+                    prompt_tokens=int(record.get("prompt_tokens") or 0),
+                    answer_tokens=int(record.get("answer_tokens") or 0),
+                    latency_s=float(record.get("latency_s") or 0.0),
+                    replayed=True,
+                )
+        tokens = estimate_tokens(messages)
+        if tokens > self.config.num_ctx:
+            raise context_too_long(tokens, self.config.num_ctx, req.model)
+        try:
+            response, latency = self._request(
+                "a chat call",
+                req.model,
+                lambda: self._ollama.chat(
+                    model=req.model,
+                    messages=messages,
+                    format=_json_schema(req.schema),
+                    options=options,
+                ),
+            )
+        except LLMUnavailableError as err:
+            if self.call_log is not None:
+                self.call_log.append(
+                    self._chat_record(req, attempt, messages, options)
+                    | {"raw": None, "transport_error": str(err)}
+                )
+            raise
+        message = response.message
+        return _Answer(
+            raw=message.content or "",
+            thinking=message.thinking or None,
+            done_reason=response.done_reason,
+            prompt_tokens=response.prompt_eval_count or 0,
+            answer_tokens=response.eval_count or 0,
+            latency_s=latency,
+            replayed=False,
+        )
+
+    def _compare(self, record: dict, model: str, sent: Any, key: tuple) -> None:
+        """Warn (once) when a replayed answer was recorded for another prompt or model: the
+        replay then no longer follows the recorded run."""
+        recorded = record.get("messages") if record.get("kind") == "chat" else record.get("input")
+        if record.get("model") == model and recorded == json.loads(json.dumps(sent)):
+            return
+        with self._lock:
+            self.replay_mismatches += 1
+            first = self.replay_mismatches == 1
+        if first:
+            log.warning(
+                "replayed answer for agent %s, round %s, phase %s was recorded for a different "
+                "prompt or model; the replay may diverge from the recorded run", *key,
+            )
+
+    def _chat_record(
+        self, req: DecisionRequest, attempt: int, messages: list[dict], options: dict
+    ) -> dict[str, Any]:
+        return {
+            "kind": "chat",
+            "agent": req.agent_id,
+            "round": req.round,
+            "phase": req.phase,
+            "attempt": attempt,
+            "model": req.model,
+            "schema": req.schema.__name__,
+            "messages": messages,
+            "options": options,
+            "time": _now(),
+        }
+
+    def _log_chat(
+        self,
+        req: DecisionRequest,
+        attempt: int,
+        messages: list[dict],
+        options: dict,
+        answer: _Answer,
+        clean: str,
+        result: Any,
+        fallback: bool,
+    ) -> None:
+        if self.call_log is None:
+            return
+        record = self._chat_record(req, attempt, messages, options)
+        record.update(
+            raw=answer.raw,
+            clean=clean,
+            thinking=answer.thinking,
+            done_reason=answer.done_reason,
+            parsed=result.value.model_dump(mode="json") if result.ok else None,
+            error=result.error,
+            prompt_tokens=answer.prompt_tokens,
+            answer_tokens=answer.answer_tokens,
+            latency_s=answer.latency_s,
+            fallback=fallback,
+        )
+        if answer.replayed:
+            record["replayed"] = True
+        self.call_log.append(record)
+
+    # -- embeddings ----------------------------------------------------------------------
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        round: int,
+        phase: str,
+        agent_id: int = -1,
+        model: str | None = None,
+    ) -> np.ndarray:
+        """One row per text, L2-normalised (a zero vector stays zero), float64. Recorded and
+        replayable under (agent_id, round, phase)."""
+        texts = [str(t) for t in texts]
+        model = model or self.config.embedding_model
+        if not texts:
+            return np.zeros((0, 0))
+        record = self.replay.embed(agent_id, round, phase) if self.replay is not None else None
+        if record is not None:
+            self._compare(record, model, texts, (agent_id, round, phase))
+            vectors = record["embeddings"]
+            tokens = int(record.get("prompt_tokens") or 0)
+            latency = float(record.get("latency_s") or 0.0)
+        else:
+            response, latency = self._request(
+                "an embedding call", model, lambda: self._ollama.embed(model=model, input=texts)
+            )
+            vectors = [[float(x) for x in row] for row in response.embeddings]
+            tokens = response.prompt_eval_count or 0
+        if (record is None or self._log_replayed) and self.call_log is not None:
+            self.call_log.append(
+                {
+                    "kind": "embed",
+                    "agent": agent_id,
+                    "round": round,
+                    "phase": phase,
+                    "model": model,
+                    "input": texts,
+                    "embeddings": vectors,
+                    "prompt_tokens": tokens,
+                    "latency_s": latency,
+                    "time": _now(),
+                }
+                | ({"replayed": True} if record is not None else {})
+            )
+        matrix = np.asarray(vectors, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape[0] != len(texts):
+            raise LLMError(
+                f"{model} returned {matrix.shape[0] if matrix.ndim else 0} embeddings "
+                f"for {len(texts)} texts"
+            )
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        with self._lock:
+            self.stats.add_embed(phase, tokens, latency)
+        return matrix
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+            client, self._ollama_client = self._ollama_client, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if client is not None:
+            client.close()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,100 @@
+"""Which server a run talks to: a configured Ollama, or the embedded one started for the run."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import urllib.parse
+from collections.abc import Iterator
+
+import httpx
+
+from agents.llm.errors import LLMSetupError, display_host, unreachable
+from model.config import LLMConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+PROBE_TIMEOUT_S = 1.0
+
+
+def normalise_host(host: str | None) -> str:
+    """A base URL in the same forms the ``ollama`` client accepts: "1.2.3.4", ":11500",
+    "host:port", "https://host/path", "[::1]:11434"; no scheme means http and port 11434."""
+    host = (host or "").strip()
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        scheme, rest = "http", host
+    default_port = {"http": 80, "https": 443}.get(scheme, 11434) if sep else 11434
+    try:
+        split = urllib.parse.urlsplit(f"{scheme}://{rest}")
+        port = split.port or default_port
+    except ValueError as err:
+        raise LLMSetupError(f"llm.host {display_host(host)!r} is not a valid address: {err}") from None
+    name = split.hostname or "127.0.0.1"
+    if ":" in name:
+        name = f"[{name}]"
+    userinfo = split.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{name}:{port}" if userinfo else f"{name}:{port}"
+    return f"{scheme}://{netloc}{split.path.rstrip('/')}"
+
+
+def resolve_host(host: str | None = None, config: LLMConfig | None = None) -> str:
+    """The argument, else ``config.host``, else ``OLLAMA_HOST``, else the local default."""
+    chosen = host or (config.host if config is not None else None) or os.environ.get("OLLAMA_HOST")
+    return normalise_host(chosen) if chosen else DEFAULT_HOST
+
+
+def answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+    """True if an Ollama API answers ``GET /api/version`` at ``url`` within ``timeout_s``."""
+    try:
+        response = httpx.get(f"{url}/api/version", timeout=timeout_s)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+@contextlib.contextmanager
+def _embedded() -> Iterator[str]:
+    try:  # imported lazily: it loads the inference engine
+        from agents.llm.server import EmbeddedServer
+    except ImportError as err:
+        raise LLMSetupError(
+            f"the embedded server is not available ({err}): install the project's LLM extras"
+        ) from None
+    server = EmbeddedServer()
+    url = server.start()
+    log.info("started the embedded Ollama-compatible server at %s", url)
+    try:
+        yield url
+    finally:
+        server.stop()
+        log.info("stopped the embedded server")
+
+
+@contextlib.contextmanager
+def open_llm_host(config: LLMConfig, *, host: str | None = None) -> Iterator[str | None]:
+    """Yield the base URL a run should use, and clean up after it.
+
+    "ollama": the configured host, which must answer; "embedded": a server started here and
+    stopped on exit; "auto": the configured host if it answers within a second, else the
+    embedded server; "replay": no server at all (yields None).
+    """
+    if config.backend == "replay":
+        yield None
+        return
+    url = resolve_host(host, config)
+    if config.backend == "ollama":
+        if not answers(url, timeout_s=min(5.0, config.timeout_s)):
+            raise unreachable(url)
+        yield url
+        return
+    if config.backend == "auto" and answers(url):
+        log.info("using the Ollama server at %s", display_host(url))
+        yield url
+        return
+    if config.backend == "auto":
+        log.info("no Ollama server answers at %s; starting the embedded server", display_host(url))
+    with _embedded() as embedded_url:
+        yield embedded_url
