@@ -23,7 +23,7 @@ class CPRAgent(mesa.Agent):
     def __init__(self, model: mesa.Model, llm_model: str | None = None):
         super().__init__(model)
         cfg = model.config.norms
-        rng = model.rng
+        rng = model.random
         self.alive = True
         self.wealth = float(cfg.initial_wealth)
         self.effort = float(rng.uniform(*self.effort_range))

@@ -24,7 +24,7 @@ MODEL_REPORTERS = {
     "Efficiency": "efficiency",
     "Alive": lambda m: len(m.living),
     "Gini": lambda m: gini([a.wealth for a in m.living]),
-    "MeanEffort": lambda m: float(np.mean([a.effort for a in m.living])) if m.living else 0.0,
+    "MeanEffort": "mean_effort",
     "Compliance": "compliance",
     "Punishments": "round_punishments",
     "SurvivalTime": "survival_time",
@@ -83,8 +83,10 @@ class CommonsModel(Engine):
 
         n_altruists = int(round(cfg.n_agents * cfg.altruist_share))
         kinds = [AltruisticAgent] * n_altruists + [SelfishAgent] * (cfg.n_agents - n_altruists)
-        for i, cls in enumerate(kinds):
+        self._villagers = [
             cls(self, llm_model=self.config.llm.model_for(i) if self.config.policy == "llm" else None)
+            for i, cls in enumerate(kinds)
+        ]  # created in id order
         self.policy = make_policy(self.config, self)
 
         mods = self.config.modules
@@ -104,7 +106,8 @@ class CommonsModel(Engine):
     @property
     def living(self) -> list:
         """Living villagers in id order: the fixed order every phase applies decisions in."""
-        return sorted((a for a in self.agents if a.alive), key=lambda a: a.unique_id)
+        alive = [a for a in self._villagers if a.alive]
+        return alive
 
     @property
     def efficiency(self) -> float:
@@ -121,9 +124,14 @@ class CommonsModel(Engine):
         present = [a for a in self.agents if a.alive or a.died_round == self.round]
         if not present or self.round == 0:
             return float("nan")
-        within = [a.harvest <= (self.norm.cap if self.norm.cap is not None else a.belief) + 1e-9
-                  for a in present]
-        return float(np.mean(within))
+        cap = self.norm.cap
+        within = sum(a.harvest <= (cap if cap is not None else a.belief) + 1e-9 for a in present)
+        return within / len(present)
+
+    @property
+    def mean_effort(self) -> float:
+        living = self.living
+        return sum(a.effort for a in living) / len(living) if living else 0.0
 
     def end_round_checks(self) -> None:
         if self.collapse_reason:

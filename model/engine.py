@@ -7,6 +7,7 @@ Scenario models (the norms lake, GovSim) subclass it with their resource, agents
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -46,7 +47,8 @@ class Engine(mesa.Model):
         if rng in (None, ""):
             rng = config.seed
         rng = int(rng)  # Solara's text input hands back strings
-        config = apply_overrides(config, {"seed": rng}) if rng != config.seed else config
+        if rng != config.seed:
+            config = dataclasses.replace(config, seed=rng)
         super().__init__(rng=rng)
         self.config = config
         self.round = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Sequence
 
 
 class Lake:
@@ -20,21 +20,21 @@ class Lake:
         """H_opt = r K / 4, the maximum sustainable yield of logistic growth."""
         return self.growth_rate * self.capacity / 4.0
 
-    def harvest(self, efforts: np.ndarray) -> np.ndarray:
-        """Remove the catches for ``efforts`` and return them.
+    def harvest(self, efforts: Sequence[float]) -> list[float]:
+        """Remove the catches for ``efforts`` (each clipped to [0, 1]) and return them.
 
         The paper does not say how a shortfall is shared when the demand exceeds the stock;
         scaling every catch by the same factor keeps each villager's share of the demand.
+        Plain Python: about ten villagers, where numpy's per-call overhead dominates.
         """
-        efforts = np.clip(np.asarray(efforts, dtype=float), 0.0, 1.0)
         self.stock_before_harvest = self.stock
-        demand = self.catchability * efforts * self.stock
-        total = demand.sum()
-        if total > self.stock > 0:
-            demand *= self.stock / total
-        elif self.stock <= 0:
-            demand[:] = 0.0
-        self.stock = max(0.0, self.stock - demand.sum())
+        stock = self.stock
+        demand = [self.catchability * min(1.0, max(0.0, e)) * stock for e in efforts]
+        total = sum(demand)
+        if total > stock:
+            demand = [d * stock / total for d in demand]
+            total = stock
+        self.stock = max(0.0, stock - total)
         return demand
 
     def regrow(self) -> None:

@@ -1,6 +1,6 @@
 """Harvest and consumption: every living villager picks an effort, catches, then eats c."""
 
-import numpy as np
+import math
 
 
 class Harvest:
@@ -10,13 +10,14 @@ class Harvest:
         living = model.living
         for agent in model.agents:
             agent.start_round()
-        efforts = np.asarray(model.policy.choose_efforts(model, living), dtype=float)
-        efforts = np.clip(np.nan_to_num(efforts, nan=0.0), 0.0, 1.0)
+        # A missing or non-finite effort counts as no fishing; the policy logs why.
+        efforts = [min(1.0, max(0.0, e)) if math.isfinite(e) else 0.0
+                   for e in map(float, model.policy.choose_efforts(model, living))]
         catches = model.lake.harvest(efforts)
         consumption = model.config.norms.consumption
         for agent, effort, catch in zip(living, efforts, catches):
             agent.effort = float(effort)
-            agent.harvest = float(catch)
-            agent.earn(float(catch) - consumption)
-        model.round_harvest = float(catches.sum())
+            agent.harvest = catch
+            agent.earn(catch - consumption)
+        model.round_harvest = sum(catches)
         model.stock_after_harvest = model.lake.stock
