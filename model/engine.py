@@ -77,12 +77,13 @@ class Engine(mesa.Model):
             return
         self.round += 1
         for module in self.modules:
-            module(self)
-            self.end_round_checks()
-            if self.collapsed:
+            if self.collapsed and not getattr(module, "runs_after_collapse", False):
                 # The run ends at the first collapse; later modules of this round would act on
                 # a society that no longer exists (and would cost LLM calls for nothing).
-                break
+                # Bookkeeping modules (starvation) still run so the final state is consistent.
+                continue
+            module(self)
+            self.end_round_checks()
         if self.collapsed:
             self.survival_time = self.round
             self.running = False

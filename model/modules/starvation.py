@@ -3,6 +3,7 @@
 
 class Starvation:
     name = "starvation"
+    runs_after_collapse = True  # villagers with negative wealth are dead however the run ended
 
     def __call__(self, model) -> None:
         for agent in model.living:
