@@ -52,7 +52,7 @@ class CallLog:
                 raise CallLogError(f"call log {self.path} is closed")
             self._file.write(line + "\n")
             self._file.flush()
-            os.fsync(self._file.fileno())
+            _sync(self._file.fileno())
             self.lines += 1
 
     def _redact(self, value: Any) -> Any:
@@ -85,6 +85,10 @@ class CallLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# fdatasync also persists the file size an append changed, which is all a reader needs.
+_sync = getattr(os, "fdatasync", os.fsync)
 
 
 def _drop_partial_last_line(path: Path) -> None:
