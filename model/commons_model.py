@@ -32,6 +32,7 @@ MODEL_REPORTERS = {
     "NormCap": lambda m: m.norm.cap,
     "SInd": "s_ind",
     "SAlign": "s_align",
+    "SNorm": "s_norm",  # LLM villagers: mean cosine of their beliefs to the adopted norm
 }
 
 AGENT_REPORTERS = {
@@ -77,6 +78,7 @@ class CommonsModel(Engine):
         self.stock_after_harvest = self.lake.stock
         self.s_ind = float("nan")
         self.s_align = float("nan")
+        self.s_norm = float("nan")
         self.llm = llm_client
         self._llm_seen = dict.fromkeys(LLM_COUNTERS, 0)
         self.llm_round = dict.fromkeys(LLM_COUNTERS, 0)
@@ -99,6 +101,9 @@ class CommonsModel(Engine):
             reporters["LLM_" + key] = (lambda k: lambda m: m.llm_round[k])(key)
         self.datacollector = DataCollector(model_reporters=reporters, agent_reporters=AGENT_REPORTERS)
         self._round_hooks.insert(0, CommonsModel._take_llm_counters)
+        end_round = getattr(self.policy, "end_round", None)
+        if end_round is not None:  # before the counters, so its calls count in this round
+            self._round_hooks.insert(0, end_round)
         self.datacollector.collect(self)
 
     # -- state derived each round ------------------------------------------------------------

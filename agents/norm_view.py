@@ -1,0 +1,103 @@
+"""What an LLM villager may see when it decides: the lake, its own record, its peers' outcomes.
+
+``Chronicle`` remembers, round by round, the lake's stock at the start of each day and every
+villager's effort, catch and punishments (the agents reset those at the start of a round).
+``view_for`` turns the model's current state into a ``View`` for one villager and one phase;
+the prompt renderer (agents/norm_prompts.py) decides which parts of it an ablation shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# How far back a villager's prompt reaches: the paper shows a snapshot, not a transcript; a
+# few days of the lake and of one's own record let a villager see a trend at little cost.
+LAKE_DAYS = 5
+RECORD_DAYS = 3
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    """One villager's finished day."""
+
+    day: int
+    effort: float
+    catch: float
+    received: int  # how many villagers punished it
+    target: int | None  # whom it punished (None: nobody)
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    id: int
+    effort: float | None  # latest effort (None before anyone has fished)
+    payoff: float  # total payoff (wealth)
+    alive: bool = True
+    died_day: int | None = None
+    is_self: bool = False
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything one villager is allowed to know at one decision."""
+
+    day: int
+    id: int
+    belief: str
+    norm: str | None  # the adopted community policy; None before the first vote
+    stock: float
+    capacity: float
+    lake_history: tuple[tuple[int, float], ...]  # (day, stock at its start), oldest first
+    record: tuple[DayRecord, ...]  # its own finished days, oldest first
+    today: tuple[float, float] | None  # (effort, catch) once it has fished today
+    payoff: float
+    peers: tuple[PeerRow, ...]  # every villager, itself included, in id order
+
+
+@dataclass
+class Chronicle:
+    """The village's memory of finished days (filled at the end of every round)."""
+
+    lake: list[tuple[int, float]] = field(default_factory=list)
+    records: dict[int, list[DayRecord]] = field(default_factory=dict)
+    targets: dict[int, int | None] = field(default_factory=dict)  # this round's punish answers
+
+    def close_round(self, model) -> None:
+        """Record the round that just ended (call once per round, after all modules ran)."""
+        day = model.round
+        self.lake.append((day, float(model.lake.stock_before_harvest)))
+        for agent in model.agents:
+            if not (agent.alive or agent.died_round == day):
+                continue  # died earlier: nothing new to record
+            target = self.targets.get(agent.unique_id) if agent.given else None
+            self.records.setdefault(agent.unique_id, []).append(
+                DayRecord(day, float(agent.effort), float(agent.harvest), int(agent.received), target))
+        self.targets = {}
+
+
+def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: str | None) -> View:
+    """The ``View`` of ``agent`` for ``phase`` ("effort" comes before today's harvest)."""
+    fished = phase != "effort"
+    peers = []
+    for other in sorted(model.agents, key=lambda a: a.unique_id):
+        past = chronicle.records.get(other.unique_id)
+        if fished and (other.alive or other.died_round == model.round):
+            effort = float(other.effort)
+        else:
+            effort = past[-1].effort if past else None
+        peers.append(PeerRow(other.unique_id, effort, float(other.wealth), bool(other.alive),
+                             other.died_round, other is agent))
+    own = chronicle.records.get(agent.unique_id, [])
+    return View(
+        day=model.round,
+        id=agent.unique_id,
+        belief=belief,
+        norm=norm,
+        stock=float(model.lake.stock),
+        capacity=float(model.lake.capacity),
+        lake_history=tuple(chronicle.lake[-LAKE_DAYS:]),
+        record=tuple(own[-RECORD_DAYS:]),
+        today=(float(agent.effort), float(agent.harvest)) if fished else None,
+        payoff=float(agent.wealth),
+        peers=tuple(peers),
+    )
