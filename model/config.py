@@ -149,6 +149,11 @@ class GovSimConfig:
     allocation: Literal["stochastic", "proportional"] = "stochastic"
     reflection: bool = True
     memory_top_k: int = _num(10, 0, 100)
+    # Request used when every attempt of a harvest call fails (counted and logged):
+    # "threshold" = the per-villager sustainable amount, "last" = last month's request
+    # (threshold in month 1), "zero" = nothing.
+    harvest_fallback: Literal["threshold", "last", "zero"] = "threshold"
+    trash_inflow: int = _num(50, 0, 10_000, "trash variant: units of new trash each month")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,273 @@
+"""The LLM decisions of GovSim villagers: harvest, utterance, reflection, and the framework's
+summary and limit extraction.
+
+Each decision is one call through ``LLMClient`` with a bounded JSON schema and a free-text
+fallback parser (English or Japanese, full-width characters accepted). Memories are retrieved
+with embeddings from the client's embedding endpoint: one ``embed`` call per retrieval point
+embeds every memory not yet embedded plus the focal text.
+
+Fallbacks when every attempt fails (counted by the client, logged as a warning and as a
+``fallback`` event, never silent):
+- harvest: ``govsim.harvest_fallback`` ("threshold": the per-villager sustainable amount;
+  "last": last month's request; "zero"), capped at the stock;
+- utterance: the speaker stays silent and the discussion ends (the silence is not an utterance);
+- a valid utterance that names nobody as next speaker while going on: the next villager in
+  seating order speaks (a ``default`` event, counted in ``Defaults``);
+- summary: none (nothing is stored); limit: no agreement; reflection: no notes.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from agents.govsim_parsing import (match_name, parse_harvest, parse_limit, parse_notes,
+                                   parse_summary, parse_utterance)
+from agents.govsim_schemas import (chars, harvest_schema, limit_schema, nonblank, notes_schema,
+                                   predict_budget, summary_schema, utterance_schema)
+
+FRAMEWORK = -1  # agent id of the framework's calls (summary, limit, embeddings)
+
+
+@dataclass
+class Discussion:
+    """One month's group discussion."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text), report first
+    rows: list[dict] = field(default_factory=list)  # one per line, for the utterances table
+    summary: str | None = None
+    limit: int | None = None
+    framework: dict = field(default_factory=dict)  # prompts and answers of summary and limit
+
+    @property
+    def villager_utterances(self) -> int:
+        return sum(1 for r in self.rows if r["agent"] is not None and not r["fallback"])
+
+
+def _user(prompt: str) -> list[dict]:
+    # GovSim puts everything, rules included, into one user turn.
+    return [{"role": "user", "content": prompt}]
+
+
+class GovSimPolicy:
+    def __init__(self, model):
+        self.book = model.book
+        self.language = model.config.govsim.language
+
+    # -- shared context -------------------------------------------------------------------------
+
+    def rules(self, model, villager) -> str:
+        others = [v.name for v in model.present if v is not villager]
+        pool = model.pool
+        return self.book.rules(name=villager.name, others=others,
+                               communication=model.config.govsim.communication,
+                               capacity=pool.capacity, inflow=pool.inflow,
+                               overfull=pool.capacity - pool.collapse_below,
+                               example=model.rules_example)
+
+    def persona(self, villager) -> str:
+        return self.book.persona(villager.persona, villager.name)
+
+    def memories(self, model, villager, query: np.ndarray | None) -> str:
+        items = villager.memory.retrieve(model.round, model.config.govsim.memory_top_k, query)
+        return self.book.memory_list((m.date, m.text) for m in items)
+
+    def embed_pending(self, model, phase: str, queries: Sequence[str]) -> list[np.ndarray | None]:
+        """Embed every present villager's new memories and the focal ``queries`` in one call.
+
+        With ``memory_top_k = 0`` only always-shown memories appear, nothing is ranked, and no
+        embedding is needed.
+        """
+        if model.llm is None or model.config.govsim.memory_top_k == 0:
+            return [None] * len(queries)
+        pending = [m for v in model.present for m in v.memory.unembedded()]
+        texts = list(dict.fromkeys([m.text for m in pending] + list(queries)))
+        vectors = model.llm.embed(texts, round=model.round, phase=f"embed:{phase}",
+                                  agent_id=FRAMEWORK)
+        by_text = dict(zip(texts, vectors))
+        for m in pending:
+            m.embedding = by_text[m.text]
+        return [by_text[q] for q in queries]
+
+    # -- prompts (pure: no calls) ------------------------------------------------------------
+
+    def harvest_prompt(self, model, villager, query: np.ndarray | None = None) -> str:
+        words = self.book.words
+        return self.book.render(
+            "harvest", rules=self.rules(model, villager), persona=self.persona(villager),
+            location=words["location"], date=self.book.date(model.round), name=villager.name,
+            memories=self.memories(model, villager, query),
+            harvest_question=words["harvest_question"], stock=model.pool.stock,
+            unit_short=words["unit_short"])
+
+    def utterance_prompt(self, model, speaker, lines, candidates, query=None) -> str:
+        names = [v.name for v in model.present]
+        return self.book.render(
+            "utterance", rules=self.rules(model, speaker), persona=self.persona(speaker),
+            meeting_place=self.book.words["meeting_place"],
+            date=self.book.date(model.round, "discussion"), name=speaker.name,
+            memories=self.memories(model, speaker, query), participants=self.book.join(names),
+            conversation=self.book.conversation(lines), candidates=self.book.join(candidates))
+
+    def summary_prompt(self, lines) -> str:
+        return self.book.render("summary", conversation=self.book.conversation(lines))
+
+    def limit_prompt(self, lines) -> str:
+        return self.book.render("limit", conversation=self.book.conversation(lines),
+                                limit_question=self.book.words["limit_question"])
+
+    def reflection_prompt(self, model, villager, query=None) -> str:
+        return self.book.render(
+            "reflection", rules=self.rules(model, villager), persona=self.persona(villager),
+            date=self.book.date(model.round, "end"), name=villager.name,
+            memories=self.memories(model, villager, query),
+            activity=self.book.words["activity"])
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def harvest(self, model, villagers: Sequence) -> list:
+        """One Decision per villager (input order)."""
+        from agents.llm.requests import DecisionRequest
+
+        stock = model.pool.stock
+        (query,) = self.embed_pending(model, "harvest", [self.book.words["location"]])
+        n_chars = chars(self.language, "reasoning")
+        schema = harvest_schema(stock, n_chars)
+        requests = []
+        for v in villagers:
+            requests.append(DecisionRequest(
+                agent_id=v.unique_id, round=model.round, phase="harvest", model=v.llm_model,
+                messages=_user(self.harvest_prompt(model, v, query)), schema=schema,
+                fallback=schema(reasoning="", answer=min(stock, model.fallback_request(v))),
+                text_parser=functools.partial(parse_harvest, reasoning_chars=n_chars),
+                num_predict=self._budget(model, n_chars)))
+        return self._decide_all(model, villagers, requests)
+
+    def discuss(self, model, villagers: Sequence) -> Discussion:
+        from agents.llm.requests import DecisionRequest
+
+        book = self.book
+        report = book.mayor_report([(v.name, v.collected) for v in villagers])
+        talk = Discussion(lines=[(book.reporter, report)])
+        talk.rows.append(self._row(0, None, book.reporter, None, report))
+        n_chars = chars(self.language, "response")
+        seating = list(villagers)
+        speaker = seating[0]  # GovSim: the first villager always opens
+        for turn in range(1, model.config.govsim.max_utterances + 1):
+            candidates = [v.name for v in seating if v is not speaker]
+            focal = " ".join(text for _, text in talk.lines[-4:])
+            (query,) = self.embed_pending(model, f"utterance:{turn}", [focal])
+            schema = utterance_schema(tuple(candidates), n_chars)
+            req = DecisionRequest(
+                agent_id=speaker.unique_id, round=model.round, phase=f"utterance:{turn}",
+                model=speaker.llm_model,
+                messages=_user(self.utterance_prompt(model, speaker, talk.lines, candidates, query)),
+                schema=schema,
+                fallback=schema(response="…", ends_conversation=True, next_speaker=""),
+                text_parser=functools.partial(_utterance_text, names=candidates, n_chars=n_chars),
+                check=nonblank("response"), num_predict=self._budget(model, n_chars))
+            (d,) = self._decide_all(model, [speaker], [req])
+            prompt = req.messages[-1]["content"]
+            if d.fallback:
+                talk.rows.append(self._row(turn, speaker, speaker.name, d, None, prompt))
+                break
+            text = d.value.response.strip()
+            talk.lines.append((speaker.name, text))
+            row = self._row(turn, speaker, speaker.name, d, text, prompt)
+            talk.rows.append(row)
+            if d.value.ends_conversation:
+                break
+            nxt = next((v for v in seating if v.name == d.value.next_speaker), None)
+            if nxt is None:
+                nxt = seating[(seating.index(speaker) + 1) % len(seating)]
+                row["next_default"] = True
+                model.note_default(speaker, f"utterance:{turn}: no next speaker named; "
+                                            f"{nxt.name} speaks")
+            row["next_speaker"] = nxt.name
+            speaker = nxt
+        if talk.villager_utterances:
+            self._conclude(model, talk)
+        return talk
+
+    def _conclude(self, model, talk: Discussion) -> None:
+        """The framework's one-sentence summary and agreed-limit extraction (framework model)."""
+        from agents.llm.requests import DecisionRequest
+
+        framework_model = model.config.llm.model
+        s_chars = chars(self.language, "summary")
+        r_chars = chars(self.language, "reasoning")
+        s_schema = summary_schema(s_chars)
+        l_schema = limit_schema(model.pool.capacity, r_chars)
+        summary_prompt, limit_prompt = self.summary_prompt(talk.lines), self.limit_prompt(talk.lines)
+        requests = [
+            DecisionRequest(agent_id=FRAMEWORK, round=model.round, phase="summary",
+                            model=framework_model, messages=_user(summary_prompt),
+                            schema=s_schema, fallback=s_schema(summary=""),
+                            text_parser=functools.partial(parse_summary, summary_chars=s_chars),
+                            check=nonblank("summary"),
+                            num_predict=self._budget(model, s_chars)),
+            DecisionRequest(agent_id=FRAMEWORK, round=model.round, phase="limit",
+                            model=framework_model, messages=_user(limit_prompt),
+                            schema=l_schema, fallback=l_schema(reasoning="", answer=None),
+                            text_parser=functools.partial(parse_limit, reasoning_chars=r_chars),
+                            num_predict=self._budget(model, r_chars)),
+        ]
+        summary, limit = model.llm.decide_all(requests)
+        for phase, d in (("summary", summary), ("limit", limit)):
+            if d.fallback:
+                model.note_fallback(None, phase, d)
+        talk.summary = summary.value.summary.strip() or None
+        talk.limit = limit.value.answer
+        talk.framework = {"summary_prompt": summary_prompt, "summary_completion": summary.raw,
+                          "summary_fallback": summary.fallback, "limit_prompt": limit_prompt,
+                          "limit_completion": limit.raw, "limit_fallback": limit.fallback}
+
+    def reflect(self, model, villagers: Sequence) -> list:
+        from agents.llm.requests import DecisionRequest
+
+        (query,) = self.embed_pending(model, "reflection", [self.book.words["activity"]])
+        n_chars = chars(self.language, "note")
+        schema = notes_schema(n_chars)
+        requests = [DecisionRequest(
+            agent_id=v.unique_id, round=model.round, phase="reflection", model=v.llm_model,
+            messages=_user(self.reflection_prompt(model, v, query)), schema=schema,
+            fallback=schema(notes=[]),
+            text_parser=functools.partial(parse_notes, note_chars=n_chars),
+            num_predict=self._budget(model, 3 * n_chars)) for v in villagers]
+        return self._decide_all(model, villagers, requests)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _budget(self, model, text_chars: int) -> int:
+        return predict_budget(self.language, text_chars, model.config.llm.num_predict)
+
+    @staticmethod
+    def _row(turn: int, agent, name: str, d, text: str | None, prompt: str | None = None) -> dict:
+        return {"turn": turn, "agent": None if agent is None else agent.unique_id, "name": name,
+                "model": None if agent is None else agent.llm_model, "text": text,
+                "ends": bool(d.value.ends_conversation) if d is not None and not d.fallback else None,
+                "next_speaker": None, "next_default": False,
+                "fallback": bool(d.fallback) if d is not None else False,
+                "prompt": prompt, "completion": None if d is None else d.raw}
+
+    def _decide_all(self, model, villagers: Sequence, requests: list) -> list:
+        if model.llm is None:
+            raise RuntimeError("GovSim villagers need an LLM client: run them through "
+                               "model.runner.run, or pass llm_client= to GovSimModel")
+        decisions = model.llm.decide_all(requests)
+        for v, req, d in zip(villagers, requests, decisions):
+            v.last_exchange = {"round": req.round, "phase": req.phase, "model": req.model,
+                               "messages": req.messages, "answer": d.raw,
+                               "value": d.value.model_dump(), "fallback": d.fallback}
+            if d.fallback:
+                model.note_fallback(v, req.phase, d)
+        return decisions
+
+
+def _utterance_text(text: str, names: list[str], n_chars: int) -> dict:
+    parsed = parse_utterance(text, response_chars=n_chars)
+    parsed["next_speaker"] = match_name(parsed["next_speaker"], names) or ""
+    return parsed
