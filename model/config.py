@@ -112,8 +112,13 @@ class LearningConfig:
 class LLMConfig:
     """How villagers reach a language model (see agents/llm)."""
 
-    backend: Literal["auto", "ollama", "embedded", "replay"] = "auto"
+    backend: Literal["auto", "ollama", "embedded", "replay", "openai"] = "auto"
     host: str | None = None  # None: OLLAMA_HOST, else http://127.0.0.1:11434
+    # Backend "openai": an OpenAI-compatible endpoint (vLLM, llama.cpp server), e.g.
+    # "http://gpu1:8000/v1", and the NAME of the environment variable holding its API key
+    # (None: the server wants no key). The key itself never goes into a config or a log.
+    base_url: str | None = None
+    api_key_env: str | None = None
     model: str = "smollm2:135m"
     # One model per villager, cycled over villagers; empty = everyone uses ``model``.
     models: tuple[str, ...] = ()
