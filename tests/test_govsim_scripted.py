@@ -18,6 +18,7 @@ from model.govsim.allocation import allocate_stochastic
 from model.runner import run
 
 SEED = 3
+MODELS = ("model-a", "model-b")  # a heterogeneous society: villagers alternate models
 TOKENS_IN, TOKENS_OUT = 200, 20
 
 
@@ -34,13 +35,13 @@ ANSWERS = {
     (4, 1, "harvest"): ["lots", "as many as I can", "{}"],  # three failures -> fallback
     (5, 1, "harvest"): [j(reasoning="money", answer=30)],
     (1, 1, "utterance:1"): [j(response="We took too much.", ends_conversation=False,
-                              next_speaker="Luke")],
+                              next_speaker="Kate")],
     # Not a participant: rejected by the schema; the retry is prose naming nobody.
-    (5, 1, "utterance:2"): [j(response="I needed it.", ends_conversation=False, next_speaker="Bob"),
+    (2, 1, "utterance:2"): [j(response="I needed it.", ends_conversation=False, next_speaker="Bob"),
                             "Response: Fine, ten each from now on.\n"
                             "Conversation conclusion by me: no\nNext speaker: nobody"],
-    (1, 1, "utterance:3"): [j(response="Agreed, ten each.", ends_conversation=False,
-                              next_speaker="Kate")],
+    (3, 1, "utterance:3"): [j(response="Agreed, ten each.", ends_conversation=False,
+                              next_speaker="Luke")],
     (-1, 1, "summary"): [j(summary="They agreed to catch ten tons each.")],
     (-1, 1, "limit"): ["Luke proposed ten and John agreed. Answer: 10"],
     **{(a, 1, "reflection"): [NOTES] for a in (1, 2, 4, 5)},
@@ -68,6 +69,7 @@ def scripted(tmp_path_factory):
     config = RunConfig(scenario="govsim", seed=SEED).replace(**{
         "govsim.months": 2, "govsim.max_utterances": 3, "govsim.memory_top_k": 0,
         "llm.backend": "replay", "llm.replay_log": str(log), "llm.max_retries": 2,
+        "llm.models": list(MODELS),
         "output.format": "csv"})
     seen = {}
     summary = run(config, folder / "out", progress=False,
@@ -75,11 +77,12 @@ def scripted(tmp_path_factory):
                                                             for v in m.present}}))
     names = ("rounds", "agents", "events", "harvests", "utterances", "discussions", "memories")
     tables = {n: pd.read_csv(folder / "out" / f"{n}.csv") for n in names}
-    return summary, tables, seen
+    calls = [json.loads(line) for line in open(folder / "out" / "calls.jsonl", encoding="utf-8")]
+    return summary, tables, seen, calls
 
 
 def test_month_one_requests_retries_and_fallback(scripted):
-    _, t, _ = scripted
+    _, t, _, _ = scripted
     h = t["harvests"]
     m1 = h[h["round"] == 1].set_index("agent")
     assert m1["name"].tolist() == ["John", "Kate", "Jack", "Emma", "Luke"]
@@ -96,7 +99,7 @@ def test_month_one_requests_retries_and_fallback(scripted):
 
 
 def test_allocation_of_an_overdemanded_pool_is_the_seeded_draw(scripted):
-    _, t, _ = scripted
+    _, t, _, _ = scripted
     h = t["harvests"]
     m2 = h[h["round"] == 2]
     # 18 left after month 1 doubles to 36; five ask 20 each. Month 1 drew nothing from the RNG.
@@ -106,16 +109,16 @@ def test_allocation_of_an_overdemanded_pool_is_the_seeded_draw(scripted):
 
 
 def test_discussion_default_speaker_and_limit(scripted):
-    _, t, _ = scripted
+    _, t, _, _ = scripted
     u = t["utterances"]
     m1 = u[u["round"] == 1].sort_values("turn")
-    assert m1["name"].tolist() == ["Mayor", "John", "Luke", "John"]
+    assert m1["name"].tolist() == ["Mayor", "John", "Kate", "Jack"]
     report = m1["text"].iloc[0]
     for name, caught in (("John", 10), ("Kate", 12), ("Jack", 20), ("Emma", 10), ("Luke", 30)):
         assert f"{name} caught {caught} tons of fish." in report
     assert m1["text"].iloc[2] == "Fine, ten each from now on."  # the retry's prose
-    assert m1["next_default"].tolist() == [False, False, True, False]  # nobody named -> John
-    assert m1["next_speaker"].iloc[2] == "John"
+    assert m1["next_default"].tolist() == [False, False, True, False]  # nobody named -> Jack
+    assert m1["next_speaker"].iloc[2] == "Jack"
     d = t["discussions"].set_index("round")
     assert d.loc[1, "limit"] == 10 and d.loc[1, "utterances"] == 3
     assert d.loc[1, "summary"] == "They agreed to catch ten tons each."
@@ -126,7 +129,7 @@ def test_discussion_default_speaker_and_limit(scripted):
 
 
 def test_memories_hold_results_summary_agreement_and_notes(scripted):
-    _, _, seen = scripted
+    _, _, seen, _ = scripted
     john = [m["text"] for m in seen[1][1]]
     assert "Before anyone fishes this month, the lake holds 100 tons of fish." in john
     assert "John asked for 10 tons of fish and landed 10 tons." in john
@@ -139,7 +142,7 @@ def test_memories_hold_results_summary_agreement_and_notes(scripted):
 
 
 def test_collapse_metrics_and_counters(scripted):
-    summary, t, _ = scripted
+    summary, t, _, _ = scripted
     assert summary["survival_time"] == 2 and summary["collapse_reason"] == "stock"
     h = t["harvests"]
     assert summary["gain"] == pytest.approx((82 + 36) / 5)
@@ -158,3 +161,18 @@ def test_collapse_metrics_and_counters(scripted):
     assert summary["llm_calls"] == 21 + 13
     assert summary["tokens_per_villager_month"]["prompt"] == pytest.approx(34 * TOKENS_IN / 10)
     assert summary["embedding_model"] == "all-minilm"
+
+
+def test_each_villager_speaks_with_its_own_model(scripted):
+    _, t, _, calls = scripted
+    chat = [c for c in calls if c["kind"] == "chat"]
+    assert chat, "the replayed calls are recorded in the run's own call log"
+    for c in chat:
+        if c["agent"] == -1:
+            assert c["model"] == "smollm2:135m"  # framework calls: llm.model
+        else:
+            assert c["model"] == MODELS[(c["agent"] - 1) % 2], c
+    spoke = {c["agent"]: c["model"] for c in chat if c["phase"].startswith("utterance")}
+    assert spoke == {1: "model-a", 2: "model-b", 3: "model-a"}
+    u = t["utterances"]
+    assert u[u["round"] == 1]["model"].tolist()[1:] == ["model-a", "model-b", "model-a"]

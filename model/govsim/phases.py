@@ -12,6 +12,23 @@ from __future__ import annotations
 from model.govsim.allocation import allocate
 
 
+def observe_pool(model, villagers) -> None:
+    """Start of a month: each villager is told the stock (and, with universalization, the
+    per-villager threshold (h // 2) // N for the N villagers actually present)."""
+    book, pool = model.book, model.pool
+    for v in villagers:
+        v.start_month()
+    model.stock_before = pool.stock
+    model.threshold = pool.villager_threshold(len(villagers))
+    date = book.date(model.round)
+    for v in villagers:
+        v.memory.add(model.round, date, "observation",
+                     book.word("pool_observation", stock=pool.stock), always=True)
+        if model.config.govsim.universalization:
+            v.memory.add(model.round, date, "observation",
+                         book.word("universalization", threshold=model.threshold), always=True)
+
+
 class Arrival:
     name = "arrival"
 
@@ -26,17 +43,8 @@ class HarvestPhase:
     def __call__(self, model) -> None:
         g, book, pool = model.config.govsim, model.book, model.pool
         villagers = model.present
-        for v in villagers:
-            v.start_month()
-        model.stock_before = pool.stock
-        model.threshold = pool.villager_threshold(len(villagers))
+        observe_pool(model, villagers)
         date = book.date(model.round)
-        for v in villagers:
-            v.memory.add(model.round, date, "observation",
-                         book.word("pool_observation", stock=pool.stock), always=True)
-            if g.universalization:
-                v.memory.add(model.round, date, "observation",
-                             book.word("universalization", threshold=model.threshold), always=True)
         if pool.stock == 0:
             # Nothing to take: GovSim skips the call and records a request of 0.
             decisions = [None] * len(villagers)
