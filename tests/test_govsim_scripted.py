@@ -78,11 +78,11 @@ def scripted(tmp_path_factory):
     names = ("rounds", "agents", "events", "harvests", "utterances", "discussions", "memories")
     tables = {n: pd.read_csv(folder / "out" / f"{n}.csv") for n in names}
     calls = [json.loads(line) for line in open(folder / "out" / "calls.jsonl", encoding="utf-8")]
-    return summary, tables, seen, calls
+    return summary, tables, seen, calls, folder / "out"
 
 
 def test_month_one_requests_retries_and_fallback(scripted):
-    _, t, _, _ = scripted
+    _, t, _, _, _ = scripted
     h = t["harvests"]
     m1 = h[h["round"] == 1].set_index("agent")
     assert m1["name"].tolist() == ["John", "Kate", "Jack", "Emma", "Luke"]
@@ -99,7 +99,7 @@ def test_month_one_requests_retries_and_fallback(scripted):
 
 
 def test_allocation_of_an_overdemanded_pool_is_the_seeded_draw(scripted):
-    _, t, _, _ = scripted
+    _, t, _, _, _ = scripted
     h = t["harvests"]
     m2 = h[h["round"] == 2]
     # 18 left after month 1 doubles to 36; five ask 20 each. Month 1 drew nothing from the RNG.
@@ -109,7 +109,7 @@ def test_allocation_of_an_overdemanded_pool_is_the_seeded_draw(scripted):
 
 
 def test_discussion_default_speaker_and_limit(scripted):
-    _, t, _, _ = scripted
+    _, t, _, _, _ = scripted
     u = t["utterances"]
     m1 = u[u["round"] == 1].sort_values("turn")
     assert m1["name"].tolist() == ["Mayor", "John", "Kate", "Jack"]
@@ -129,7 +129,7 @@ def test_discussion_default_speaker_and_limit(scripted):
 
 
 def test_memories_hold_results_summary_agreement_and_notes(scripted):
-    _, _, seen, _ = scripted
+    _, _, seen, _, _ = scripted
     john = [m["text"] for m in seen[1][1]]
     assert "Before anyone fishes this month, the lake holds 100 tons of fish." in john
     assert "John asked for 10 tons of fish and landed 10 tons." in john
@@ -142,7 +142,7 @@ def test_memories_hold_results_summary_agreement_and_notes(scripted):
 
 
 def test_collapse_metrics_and_counters(scripted):
-    summary, t, _, _ = scripted
+    summary, t, _, _, _ = scripted
     assert summary["survival_time"] == 2 and summary["collapse_reason"] == "stock"
     h = t["harvests"]
     assert summary["gain"] == pytest.approx((82 + 36) / 5)
@@ -164,7 +164,7 @@ def test_collapse_metrics_and_counters(scripted):
 
 
 def test_each_villager_speaks_with_its_own_model(scripted):
-    _, t, _, calls = scripted
+    _, t, _, calls, _ = scripted
     chat = [c for c in calls if c["kind"] == "chat"]
     assert chat, "the replayed calls are recorded in the run's own call log"
     for c in chat:
@@ -176,3 +176,38 @@ def test_each_villager_speaks_with_its_own_model(scripted):
     assert spoke == {1: "model-a", 2: "model-b", 3: "model-a"}
     u = t["utterances"]
     assert u[u["round"] == 1]["model"].tolist()[1:] == ["model-a", "model-b", "model-a"]
+
+
+def test_export_in_govsims_log_format(scripted, tmp_path):
+    import yaml
+
+    from cli import main
+
+    _, t, _, _, run_dir = scripted
+    assert main(["export-govsim", str(run_dir), "--out", str(tmp_path)]) == 0
+    (target,) = list(tmp_path.glob("fishing_commons-lab_final/*/*"))
+    log = pd.read_json(target / "log_env.json", orient="records")  # as GovSim's app reads it
+    harvest = log[log["action"] == "harvesting"]
+    assert len(harvest) == 10 and harvest["round"].tolist() == [0] * 5 + [1] * 5
+    assert harvest["agent_id"].tolist()[:5] == [f"persona_{i}" for i in range(5)]
+    assert harvest["wanted_resource"].tolist()[:5] == [10, 12, 20, 10, 30]
+    assert harvest["resource_collected"].sum() == 118
+    assert harvest["resource_in_pool_before_harvesting"].tolist()[5] == 36
+    assert (harvest["resource_in_pool_after_harvesting"].tolist()[:5] == [18] * 5)
+    assert "How many tons of fish will you catch" in harvest["html_interactions"].iloc[0]
+    talk = log[(log["action"] == "utterance") & (log["round"] == 0)]
+    assert talk["agent_id"].tolist() == ["framework", "persona_0", "persona_1", "persona_2"]
+    assert talk["agent_name"].tolist() == ["Mayor", "John", "Kate", "Jack"]
+    assert (talk["resource_limit"] == 10).all()
+    kinds = log.groupby("round")["action"].apply(list)
+    assert kinds[0][-2:] == ["conversation_summary", "conversation_resource_limit"]
+    cfg = yaml.safe_load((target / ".hydra" / "config.yaml").read_text())
+    assert cfg["experiment"]["env"]["name"] == "fish_baseline_concurrent"
+    assert cfg["llm"]["path"] == "smollm2:135m" and cfg["seed"] == SEED
+    assert cfg["experiment"]["personas"]["persona_4"]["name"] == "Luke"
+    nodes = json.loads((target / "persona_0" / "nodes.json").read_text())
+    assert {n["type"] for n in nodes} == {"event", "chat", "thought"}
+    assert nodes[0]["created"] == "2024-01-01"
+    # A second export into the same place is refused without --overwrite.
+    assert main(["export-govsim", str(run_dir), "--out", str(tmp_path)]) == 2
+    assert main(["export-govsim", str(tmp_path), "--out", str(tmp_path)]) == 2  # not a run
