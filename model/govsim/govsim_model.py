@@ -238,6 +238,7 @@ class GovSimModel(Engine):
             out.update({"llm_" + k: v for k, v in stats.totals().items()})
             out["llm_per_phase"] = {k: v.totals() for k, v in sorted(stats.per_phase.items())}
             villager_months = len(self.harvest_rows)
+            out["villager_months"] = villager_months
             if villager_months:
                 out["tokens_per_villager_month"] = {
                     "prompt": stats.prompt_tokens / villager_months,
