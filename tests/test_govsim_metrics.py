@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from model.govsim.metrics import (HarvestRow, Trajectory, aggregate, run_metrics, summarise)
@@ -94,3 +95,25 @@ def test_aggregate_mean_std_ci():
     agg = aggregate([{"survived": True, "gain": 120}, {"survived": False, "gain": 20}])
     assert agg["survival_rate"]["mean"] == 0.5 and agg["gain"]["mean"] == 70
     assert math.isnan(summarise([]).mean)
+
+
+def test_aggregate_run_folders(tmp_path):
+    import json
+
+    from model.govsim.metrics import aggregate_folders
+
+    folders = []
+    for i, (m, gain) in enumerate([(12, 120.0), (1, 20.0), (6, 50.0)]):
+        folder = tmp_path / f"seed{i}"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps(
+            {"scenario": "govsim", "survival_time": m, "survived": m == 12, "gain": gain}))
+        folders.append(folder)
+    agg = aggregate_folders(folders)
+    assert agg["survival_time"]["mean"] == pytest.approx(19 / 3) and agg["survival_time"]["n"] == 3
+    assert agg["survival_rate"]["mean"] == pytest.approx(1 / 3)
+    assert agg["gain"]["std"] == pytest.approx(np.std([120, 20, 50]))
+    (tmp_path / "norms").mkdir()
+    (tmp_path / "norms" / "summary.json").write_text('{"scenario": "norms"}')
+    with pytest.raises(ValueError):
+        aggregate_folders([tmp_path / "norms"])

@@ -193,3 +193,17 @@ def aggregate(runs: Iterable[Mapping[str, float]], metrics: Sequence[str] = METR
         key = "survival_rate" if name == "survived" else name
         out[key] = summarise(values).as_dict()
     return out
+
+
+def aggregate_folders(folders: Iterable) -> dict:
+    """``aggregate`` over the ``summary.json`` of GovSim run folders (e.g. the seeds of a cell)."""
+    import json
+    from pathlib import Path
+
+    summaries = []
+    for folder in folders:
+        summary = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
+        if summary.get("scenario") != "govsim":
+            raise ValueError(f"{folder} is not a GovSim run")
+        summaries.append(summary)
+    return aggregate(summaries)
