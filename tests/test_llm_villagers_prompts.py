@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from agents.norm_prompts import PHASES, QUOTE_MAX, NormPrompts, Shown
+from agents.norm_prompts import PHASES, QUOTE_MAX, Shown
 from agents.norm_schemas import NOBODY, ProposeAnswer, punish_schema
 from agents.norm_view import Chronicle, DayRecord, view_for
 from agents.peer_text import CLOSE, OPEN, one_line

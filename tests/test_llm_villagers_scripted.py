@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from agents.beliefs import belief_bank
+from agents.llm.call_log import read_calls
 from agents.llm_policy import EMBED_PHASE
 from agents.voting import plurality
 from model.config import RunConfig
@@ -95,7 +96,8 @@ def scripted(tmp_path_factory):
     _write_log(log)
     config = RunConfig(policy="llm", seed=11, rounds=2).replace(**{
         "norms.n_agents": 3, "norms.population": "mixed", "llm.backend": "replay",
-        "llm.replay_log": str(log), "llm.max_retries": 2, "output.format": "csv"})
+        "llm.replay_log": str(log), "llm.max_retries": 2, "output.format": "csv",
+        "llm.models": ["smollm2:135m", "qwen3:8b"]})  # a heterogeneous society
     seen = {}
 
     def after_round(model):
@@ -191,6 +193,17 @@ def test_later_prompts_show_the_norm_verbatim_and_the_peers(scripted):
     assert "- day 1: effort 0.20, caught 3.0 fish, punished by 0 other villager(s), you punished villager 3." in user
     ex3 = seen[2]["exchange"][3]["messages"][1]["content"]
     assert "- day 1: effort 1.00, caught 15.0 fish, punished by 2 other villager(s), you punished nobody." in ex3
+
+
+def test_each_villager_calls_its_own_model(scripted):
+    _, tables, _, out = scripted
+    calls = [r for r in read_calls(out / "calls.jsonl") if r["kind"] == "chat"]
+    assert {(r["agent"], r["model"]) for r in calls} == {
+        (1, "smollm2:135m"), (2, "qwen3:8b"), (3, "smollm2:135m")}
+    start = tables["agents"][tables["agents"]["Round"] == 0].sort_values("AgentID")
+    assert start["LLMModel"].tolist() == ["smollm2:135m", "qwen3:8b", "smollm2:135m"]
+    embeds = [r for r in read_calls(out / "calls.jsonl") if r["kind"] == "embed"]
+    assert [r["model"] for r in embeds] == ["all-minilm"] * 3  # config.llm.embedding_model
 
 
 def test_llm_counters_per_round(scripted):
