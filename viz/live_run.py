@@ -1,0 +1,258 @@
+"""The run the page drives: one simulation, built from the page's controls, stepped a round at a
+time, LLM rounds in a background thread.
+
+SolaraViz's controls call ``LiveRun(**parameters)`` on Reset and ``step()`` on Step and Play, as
+they would on a Mesa model. ``LiveRun`` is not itself the model: it builds the scenario's model
+(``model.runner.build_model``), so the scenario can change on Reset, and it keeps a slow LLM
+round off the thread that handles the browser's clicks, so the page stays responsive while the
+villagers think. The panels read ``view``, a snapshot taken after each round, never the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from model.config import ConfigError, RunConfig, apply_overrides
+from viz import snapshot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LLM_MODEL = RunConfig().llm.model
+
+
+def parse_seed(value: Any) -> int:
+    """The seed typed into the page (a string after editing) as an integer."""
+    text = str(value).strip()
+    try:
+        seed = int(text)
+    except ValueError:
+        raise ConfigError(f"seed = {text!r} must be a whole number, e.g. 42") from None
+    if seed < 0:
+        raise ConfigError(f"seed = {seed} must not be negative")
+    return seed
+
+
+def build_config(*, scenario: str = "norms", environment: str = "rich", population: str = "mixed",
+                 ablation: str = "full", punishment: bool = True, villagers: int = 6,
+                 rounds: int = 50, policy: str = "rule", llm_model: str = DEFAULT_LLM_MODEL,
+                 seed: Any = 0, llm_backend: str = "auto") -> RunConfig:
+    """The ``RunConfig`` the page's controls describe.
+
+    ``scenario`` is "norms" or "govsim:<variant>". GovSim villagers always ask a language model,
+    and the norms controls (environment, population, modules) do not apply to it.
+    """
+    overrides: dict[str, Any] = {
+        "name": "live",
+        "seed": parse_seed(seed),
+        "rounds": int(rounds),
+        "llm.model": str(llm_model).strip() or DEFAULT_LLM_MODEL,
+        "llm.backend": llm_backend,
+    }
+    if scenario == "norms":
+        overrides.update({
+            "scenario": "norms",
+            "policy": policy,
+            "norms.environment": environment,
+            "norms.population": population,
+            "norms.n_agents": int(villagers),
+            "modules.ablation": ablation,
+            "modules.punishment": bool(punishment),
+        })
+    elif scenario.startswith("govsim:"):
+        overrides.update({
+            "scenario": "govsim",
+            "policy": "llm",
+            "govsim.variant": scenario.split(":", 1)[1],
+            "govsim.n_agents": int(villagers),
+            "govsim.months": int(rounds),
+        })
+    else:
+        raise ConfigError(f"scenario = {scenario!r} is not one the page knows")
+    return apply_overrides(RunConfig(), overrides)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the round in flight is."""
+
+    round: int
+    phase: str
+    phase_index: int  # 1-based
+    phases: int
+    elapsed_s: float
+    llm_calls: int  # chat attempts so far in this round
+
+    @property
+    def fraction(self) -> float:
+        """Phases begun, as a share of the round: a step per phase, since calls per phase vary."""
+        return max(0.0, min(1.0, (self.phase_index - 1) / self.phases)) if self.phases else 0.0
+
+
+class _TrackedPhase:
+    """A round module that tells the run when it starts, so the page can show the phase."""
+
+    def __init__(self, module, index: int, on_start):
+        self.module = module
+        self.name = module.name
+        self.index = index
+        self._on_start = on_start
+
+    def __call__(self, model) -> None:
+        self._on_start(self.index, self.name)
+        self.module(model)
+
+
+class LiveRun:
+    """One run of the page. Constructor arguments are the page's controls (see viz/params.py).
+
+    ``error`` holds one line when the run cannot be built (bad seed, no LLM server, model not
+    pulled) or a round failed; the page shows it instead of raising in the browser's face.
+    """
+
+    def __init__(self, scenario: str = "norms", environment: str = "rich",
+                 population: str = "mixed", ablation: str = "full", punishment: bool = True,
+                 villagers: int = 6, rounds: int = 50, policy: str = "rule",
+                 llm_model: str = DEFAULT_LLM_MODEL, seed: Any = 0, llm_backend: str = "auto"):
+        # Named "setting", not "scenario": SolaraViz treats a ``scenario`` attribute as a Mesa
+        # Scenario object when it rebuilds the model on Reset.
+        self.setting = scenario
+        self.error: str | None = None
+        self.config: RunConfig | None = None
+        self.sim = None
+        self.client = None
+        self.threaded = False  # LLM rounds run in a background thread
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._version = 0
+        self._phase = (0, "", 0)  # (index, name, count)
+        self._round_started: float | None = None
+        self._calls_at_start = 0
+        self._failed = False
+        self.rounds_started = 0
+        try:
+            self.config = build_config(
+                scenario=scenario, environment=environment, population=population,
+                ablation=ablation, punishment=punishment, villagers=villagers, rounds=rounds,
+                policy=policy, llm_model=llm_model, seed=seed, llm_backend=llm_backend)
+            self._build()
+        except Exception as err:  # shown on the page; a bad control must not crash it
+            if not isinstance(err, ConfigError) and type(err).__module__ != "agents.llm.errors":
+                log.exception("could not build the run")
+            self.error = _one_line(err)
+            self._close_client()
+        self.view: snapshot.RoundView | None = self._snapshot()
+
+    def _build(self) -> None:
+        from model.runner import build_model, uses_llm
+
+        kwargs = {}
+        if uses_llm(self.config):
+            from viz.llm_link import open_client
+
+            self.client = open_client(self.config)
+            weakref.finalize(self, self.client.close)
+            kwargs["llm_client"] = self.client
+            self.threaded = True
+        self.sim = build_model(self.config, **kwargs)
+        modules = list(self.sim.modules)
+        self.sim.modules = [_TrackedPhase(m, i, self._enter_phase)
+                            for i, m in enumerate(modules, start=1)]
+
+    def _close_client(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    # -- what SolaraViz's controls call and read -------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """False once the run has ended (collapse, round cap) or failed."""
+        return self.sim is not None and bool(self.sim.running) and not self._failed
+
+    @property
+    def time(self) -> int:
+        """Rounds completed (SolaraViz shows it as "Time")."""
+        return self.view.round if self.view else 0
+
+    def step(self) -> None:
+        """Play one round. An LLM round starts in a background thread and ``step`` returns at
+        once; a call while a round is still in flight does nothing (Play keeps calling)."""
+        with self._lock:
+            if not self.running or self.busy:
+                return
+            self.rounds_started += 1
+            self._round_started = time.monotonic()
+            self._calls_at_start = self._llm_calls()
+            self._phase = (0, "", len(self.sim.modules))
+            if not self.threaded:
+                self._thread = None
+            else:
+                self._thread = threading.Thread(target=self._play_round, daemon=True,
+                                                name=f"live-round-{self.rounds_started}")
+        if self._thread is None:
+            self._play_round()
+        else:
+            self._thread.start()
+
+    # -- state for the panels --------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the round in flight ends; True if none is left running."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.busy
+
+    def progress(self) -> Progress | None:
+        started = self._round_started
+        if started is None or self.sim is None:
+            return None
+        index, name, count = self._phase
+        return Progress(round=self.view.round + 1 if self.view else 1, phase=name,
+                        phase_index=index, phases=count,
+                        elapsed_s=time.monotonic() - started,
+                        llm_calls=self._llm_calls() - self._calls_at_start)
+
+    # -- the round -------------------------------------------------------------------------
+
+    def _enter_phase(self, index: int, name: str) -> None:
+        self._phase = (index, name, len(self.sim.modules))
+
+    def _llm_calls(self) -> int:
+        stats = getattr(self.client, "stats", None)
+        return int(getattr(stats, "calls", 0) or 0)
+
+    def _play_round(self) -> None:
+        try:
+            self.sim.step()
+        except Exception as err:  # e.g. the LLM server went away: stop, say why
+            log.exception("round %s failed", self.sim.round)
+            self._failed = True
+            self.error = f"round {self.sim.round} failed: {_one_line(err)}"
+        finally:
+            view = self._snapshot()
+            with self._lock:
+                self.view = view
+                self._round_started = None
+
+    def _snapshot(self) -> snapshot.RoundView | None:
+        if self.sim is None:
+            return None
+        self._version += 1
+        return snapshot.take(self.sim, self._version)
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
