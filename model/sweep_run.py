@@ -1,0 +1,253 @@
+"""What a sweep worker does with one run: the worker-side half of ``model.sweep``.
+
+Rule-based runs go through ``mesa.batch_run`` with ``SweepModel``, a norms model that writes its
+own run folder when it ends (batch_run hands back reporter rows, not tables). LLM runs go through
+``model.runner.run`` so each gets its call log and can resume from it. Everything here is
+importable by a spawned process or a Dask worker and takes only picklable arguments.
+
+A run folder is locked (``flock``) while a process works on it: a worker orphaned by a killed
+sweep may still be finishing a run when the next sweep command starts, and two processes must
+never write one folder or append to one call log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import fcntl
+import functools
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from model.commons_model import CommonsModel
+from model.config import RunConfig
+from model.run_folder import MANIFEST, RunFolder, atomic_write_json, new_manifest, now
+from model.sweep_config import Condition
+
+COMPLETED = "completed"
+# Errors after which an LLM run may go on from its call log on another host.
+SERVER_ERRORS = {"LLMUnavailableError", "LLMSetupError"}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a sweep's runs live, and the command that started them (for the manifest)."""
+
+    root: str
+    sweep: str
+    command: tuple[str, ...]
+
+    def run_dir(self, run_id: str) -> Path:
+        return Path(self.root) / "runs" / run_id
+
+    def lock_path(self, run_id: str) -> Path:
+        return Path(self.root) / ".locks" / f"{run_id}.lock"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    status: str  # "completed", "failed", "skipped" (another process had completed it)
+    host: str | None = None
+    error_type: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def read_manifest(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _lock(path: Path) -> int:
+    """An exclusive lock on ``path``, waiting while another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    fd = _lock(path)
+    try:
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule-based runs, through mesa.batch_run
+
+
+class SweepModel(CommonsModel):
+    """The norms model as a sweep runs it: one condition, the seed from batch_run's ``rng``,
+    and its own run folder, written when the run ends (completed or failed)."""
+
+    def __init__(self, condition: Condition, context: RunContext, rng: Any = None):
+        seed = int(rng)
+        self.run_id = condition.run_id(seed)
+        config = dataclasses.replace(condition.config, seed=seed, name=self.run_id)
+        super().__init__(config, rng=seed)
+        self.outcome: str | None = None
+        self._lock_fd = _lock(context.lock_path(self.run_id))
+        run_dir = context.run_dir(self.run_id)
+        previous = read_manifest(run_dir)
+        if previous is not None and previous.get("status") == COMPLETED:
+            # Completed meanwhile by a process of an earlier sweep command that outlived it.
+            self.outcome = "skipped"
+            self.running = False
+            self._unlock()
+            return
+        # A rule-based run is cheap and deterministic: an unfinished one starts again from a
+        # clean folder, so nothing of the broken attempt is kept or counted.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        self._folder = RunFolder(run_dir)
+        self._manifest = _manifest(config, context.command)
+        self._manifest["sweep"] = {"name": context.sweep, "run_id": self.run_id}
+        self._folder.write_manifest(self._manifest)
+        if not self.running:  # a config that ends before its first round
+            self._finish(COMPLETED)
+
+    def step(self) -> None:
+        try:
+            super().step()
+        except Exception as err:  # one broken run must not take the sweep's other runs down
+            self.running = False
+            self._finish("failed", f"{type(err).__name__}: {err}")
+            return
+        if not self.running:
+            self._finish(COMPLETED)
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        fmt = self.config.output.format
+        written = self._folder.write_tables(self.tables(), fmt)
+        summary = self.summary()
+        if status == COMPLETED:
+            atomic_write_json(self._folder.file("summary.json"), summary)
+        self._manifest.update(status=status, finished=now(), files=written, summary=summary)
+        if error:
+            self._manifest["error"] = error
+        self._folder.write_manifest(self._manifest)
+        self.outcome = status
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+@functools.lru_cache(maxsize=1)
+def _manifest_template(command: tuple[str, ...]) -> dict:
+    # The git commit and package versions cost ~0.1 s to look up and cannot change under a
+    # running worker: look them up once per process, not once per (short) rule-based run.
+    return new_manifest(RunConfig(), list(command))
+
+
+def _manifest(config: RunConfig, command: tuple[str, ...]) -> dict:
+    manifest = copy.deepcopy(_manifest_template(command))
+    manifest.update(name=config.name, scenario=config.scenario, seed=config.seed,
+                    status="running", started=now(), finished=None, config=config.to_dict())
+    return manifest
+
+
+def batch_groups(pairs: list[tuple[Condition, int]]) -> list[tuple[list[Condition], list[int]]]:
+    """Cover exactly the (condition, seed) pairs with few Cartesian blocks for batch_run.
+
+    A fresh sweep is one block (all conditions x all seeds); after an interruption the
+    unfinished pairs usually form two or three blocks.
+    """
+    by_cond: dict[str, list[int]] = {}
+    conds: dict[str, Condition] = {}
+    for cond, seed in pairs:
+        by_cond.setdefault(cond.key, []).append(seed)
+        conds[cond.key] = cond
+    by_seeds: dict[tuple[int, ...], list[Condition]] = {}
+    for key, seeds in by_cond.items():
+        by_seeds.setdefault(tuple(seeds), []).append(conds[key])
+    # The transposed grouping (seeds that share their set of conditions) may need fewer blocks.
+    by_seed: dict[int, list[str]] = {}
+    for cond, seed in pairs:
+        by_seed.setdefault(seed, []).append(cond.key)
+    by_keys: dict[tuple[str, ...], list[int]] = {}
+    for seed, keys in by_seed.items():
+        by_keys.setdefault(tuple(keys), []).append(seed)
+    if len(by_keys) < len(by_seeds):
+        return [([conds[k] for k in keys], seeds) for keys, seeds in by_keys.items()]
+    return [(cs, list(seeds)) for seeds, cs in by_seeds.items()]
+
+
+def run_rule_pairs(pairs: list[tuple[Condition, int]], context: RunContext,
+                   processes: int | None = 1) -> list[str]:
+    """Run rule-based (condition, seed) pairs with ``mesa.batch_run``; seeds go in as ``rng``.
+
+    ``processes``: batch_run's ``number_processes`` (None = every core). Returns
+    the run ids; each run's outcome is in its folder. Used locally with all cores, and inside
+    Dask tasks with one process.
+    """
+    from mesa.batchrunner import batch_run
+
+    outcomes = []
+    for conds, seeds in batch_groups(pairs):
+        n_runs = len(conds) * len(seeds)
+        rows = batch_run(
+            SweepModel,
+            parameters={"condition": conds, "context": context},
+            rng=seeds,
+            number_processes=1 if n_runs == 1 else processes,
+            data_collection_period=-1,
+            max_steps=max(c.config.rounds for c in conds) + 1,
+            display_progress=False,
+        )
+        # One row per villager of the last round; the run ids are what the caller needs.
+        outcomes += list(dict.fromkeys(r["condition"].run_id(int(r["rng"])) for r in rows))
+    return outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# LLM runs, through model.runner.run
+
+
+@dataclass(frozen=True)
+class LLMTask:
+    run_id: str
+    config: RunConfig  # seed and name set; host not yet
+    context: RunContext
+    host: str | None = None  # from the sweep's host list (None: the config's own)
+
+
+def with_host(config: RunConfig, host: str | None) -> RunConfig:
+    if host is None:
+        return config
+    key = "llm.base_url" if config.llm.backend == "openai" else "llm.host"
+    return config.replace(**{key: host})
+
+
+def execute_llm_run(task: LLMTask) -> RunOutcome:
+    """One LLM run to its end in its folder, continuing an unfinished one from its call log."""
+    from model.runner import run
+
+    start = time.perf_counter()
+    run_dir = task.context.run_dir(task.run_id)
+    with run_lock(task.context.lock_path(task.run_id)):
+        previous = read_manifest(run_dir)
+        if previous is not None and previous.get("status") == COMPLETED:
+            return RunOutcome(task.run_id, "skipped", task.host)
+        resume = previous is not None
+        try:
+            run(with_host(task.config, task.host), run_dir, resume=resume, overwrite=not resume,
+                progress=False)
+        except Exception as err:  # reported to the sweep, which may move the run to another host
+            return RunOutcome(task.run_id, "failed", task.host, type(err).__name__,
+                              str(err).splitlines()[0][:500] if str(err) else "",
+                              time.perf_counter() - start)
+    return RunOutcome(task.run_id, COMPLETED, task.host, seconds=time.perf_counter() - start)
