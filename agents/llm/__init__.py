@@ -1,0 +1,1 @@
+"""The LLM layer: the client seam to Ollama and the embedded Ollama-compatible server."""

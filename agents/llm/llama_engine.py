@@ -1,0 +1,116 @@
+"""One llama.cpp model instance (via xllamacpp), with errors turned into ``ApiError``.
+
+xllamacpp embeds llama.cpp's own server: requests are queued to ``n_parallel`` slots and
+batched together by llama.cpp, and its calls release the GIL, so several HTTP threads can
+call one engine at once. xllamacpp also opens llama.cpp's OpenAI-style listener on a random
+127.0.0.1 port; it cannot be switched off and nothing here uses it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.llm.ollama_shapes import ApiError, translate_llama_error
+
+
+def _quiet_openmp() -> None:
+    # llama.cpp's OpenMP workers spin while waiting. On a 2-core machine that is shared
+    # with the simulation (or other jobs) spinning threads steal the cores the work needs;
+    # passive waiting was several times faster there. Must be set before libgomp loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+class LlamaEngine:
+    """A loaded GGUF model: chat/completions, or embeddings when ``embedding`` is true."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        name: str,
+        context_size: int,
+        n_parallel: int,
+        threads: int,
+        embedding: bool = False,
+        verbose: bool = False,
+    ):
+        _quiet_openmp()
+        import xllamacpp
+
+        self.name = name
+        self.context_size = context_size
+        params = xllamacpp.CommonParams()
+        params.model.path = str(model_path)
+        # llama.cpp splits n_ctx evenly over the slots: give every slot the full context.
+        params.n_ctx = context_size * n_parallel
+        params.n_parallel = n_parallel
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.n_threads_http = 1
+        params.verbosity = 3 if verbose else -1
+        if embedding:
+            params.embedding = True
+            params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+            params.embd_normalize = 2  # Euclidean: unit vectors, as sentence-transformers gives
+            # A non-causal model must see a whole input in one micro-batch.
+            params.n_batch = params.n_ubatch = context_size * n_parallel
+        self._server = xllamacpp.Server(params)
+
+    def close(self) -> None:
+        # Dropping the last reference stops llama.cpp's loop thread and frees the model.
+        self._server = None
+
+    def _checked(self, result: Any) -> dict[str, Any]:
+        if not isinstance(result, dict):
+            raise ApiError(500, f"unexpected answer from llama.cpp: {result!r:.200}")
+        if "error" in result or ("code" in result and "message" in result):
+            raise translate_llama_error(result, self.name, self.context_size)
+        return result
+
+    def _call(self, method: str, request: dict[str, Any], callback: Callable | None = None) -> Any:
+        server = self._server
+        if server is None:
+            raise ApiError(503, "the embedded server is shutting down")
+        try:
+            if callback is None:
+                return getattr(server, method)(request)
+            return getattr(server, method)(request, callback)
+        except ValueError as exc:  # llama.cpp rejected the request (e.g. an invalid schema)
+            raise ApiError(400, str(exc)) from exc
+        except RuntimeError as exc:
+            raise ApiError(500, str(exc)) from exc
+
+    def generate(self, request: dict[str, Any], chat: bool) -> dict[str, Any]:
+        method = "handle_chat_completions" if chat else "handle_completions"
+        return self._checked(self._call(method, {**request, "stream": False}))
+
+    def generate_stream(
+        self, request: dict[str, Any], chat: bool, on_chunk: Callable[[dict[str, Any]], bool]
+    ) -> None:
+        """Call ``on_chunk`` for every chunk; it returns True to cancel the generation.
+
+        An error chunk (llama.cpp sends it before any text) raises ApiError instead.
+        """
+        method = "handle_chat_completions" if chat else "handle_completions"
+        failure: list[ApiError] = []
+
+        def relay(chunk: Any) -> bool:
+            try:
+                chunk = self._checked(chunk)
+            except ApiError as exc:
+                failure.append(exc)
+                return True
+            return bool(on_chunk(chunk))
+
+        self._call(method, {**request, "stream": True}, relay)
+        if failure:
+            raise failure[0]
+
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Unit-length embeddings of ``texts`` (in order) and the number of tokens read."""
+        result = self._checked(self._call("handle_embeddings", {"input": texts}))
+        rows = sorted(result["data"], key=lambda row: row["index"])
+        return [row["embedding"] for row in rows], int(result.get("usage", {}).get("prompt_tokens", 0))
