@@ -129,7 +129,8 @@ class LiveRun:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._version = 0
-        self._phase = (0, "", 0)  # (index, name, count)
+        self._phase = (0, "", 0)  # (index, name, count) of the phase in flight
+        self._phase_count = 0
         self._round_started: float | None = None
         self._calls_at_start = 0
         self._failed = False
@@ -162,6 +163,7 @@ class LiveRun:
         modules = list(self.sim.modules)
         self.sim.modules = [_TrackedPhase(m, i, self._enter_phase)
                             for i, m in enumerate(modules, start=1)]
+        self._phase_count = len(modules)
 
     def _close_client(self) -> None:
         if self.client is not None:
@@ -189,7 +191,7 @@ class LiveRun:
             self.rounds_started += 1
             self._round_started = time.monotonic()
             self._calls_at_start = self._llm_calls()
-            self._phase = (0, "", len(self.sim.modules))
+            self._phase = (0, "", self._phase_count)
             if not self.threaded:
                 self._thread = None
             else:
@@ -227,7 +229,7 @@ class LiveRun:
     # -- the round -------------------------------------------------------------------------
 
     def _enter_phase(self, index: int, name: str) -> None:
-        self._phase = (index, name, len(self.sim.modules))
+        self._phase = (index, name, self._phase_count)
 
     def _llm_calls(self) -> int:
         stats = getattr(self.client, "stats", None)
