@@ -16,6 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from analysis.load import ABLATION_LABEL
 
@@ -270,10 +271,13 @@ def km_curves(curves: Mapping[tuple, "object"], *, horizon: float, panel_names: 
                                 [sf.surv_prob[-1] if len(sf.surv_prob) else 1.0]])
             se = np.concatenate([[0.0], np.asarray(sf.surv_prob_se, float),
                                  [sf.surv_prob_se[-1] if len(sf.surv_prob_se) else 0.0]])
+            # Greenwood's s.e. is undefined once S reaches 0; a NaN would hide the whole band.
+            se = np.nan_to_num(se, nan=0.0)
             ax.step(t, s, where="post", color=colors[m], linewidth=1.5, label=str(m))
             ax.fill_between(t, np.clip(s - se, 0, 1), np.clip(s + se, 0, 1), step="post",
                             color=colors[m], alpha=0.18, linewidth=0)
         ax.set_xlim(0, horizon)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-0.02, 1.05)
         ax.set_xlabel("month")
         ax.set_title(str(p), fontsize=10)

@@ -41,6 +41,21 @@ class Section:
         self.blocks.append(("figure", (name, caption)))
 
 
+class FigureStore(dict):
+    """name -> PNG path of the figures drawn so far, and the time spent drawing them."""
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
+        self.seconds = 0.0
+
+    def add(self, name: str, draw) -> Path:
+        t0 = time.perf_counter()
+        self[name] = F.save(draw(), self.folder / f"{name}.png")
+        self.seconds += time.perf_counter() - t0
+        return self[name]
+
+
 @dataclass
 class Report:
     """What ``build_report`` produced: file paths, the tables (as computed) and timings."""
@@ -113,7 +128,7 @@ def _main_runs(norms: pd.DataFrame) -> pd.DataFrame:
     return norms[norms["ablation"] == "full"] if "ablation" in norms else norms
 
 
-def norms_sections(rs: RunSet, fig_dir: Path, alpha: float, figs: dict, tables: dict,
+def norms_sections(rs: RunSet, alpha: float, figs: FigureStore, tables: dict,
                    notes: list[str]) -> list[Section]:
     runs = rs.runs
     main = _main_runs(runs)
@@ -132,19 +147,20 @@ def norms_sections(rs: RunSet, fig_dir: Path, alpha: float, figs: dict, tables: 
     tables["runs_per_condition"] = counts
 
     if main.empty:
-        notes.append("No norms runs with ablation “full”: no survival bars, ANOVA or trajectories.")
+        notes.append("No norms runs with ablation “full”: no survival bars, ANOVA or "
+                     "trajectories.")
     else:
-        sections.append(_survival_section(main, fig_dir, alpha, figs, tables, notes, model_name))
-        sections.append(_trajectory_section(rs, main, fig_dir, figs, tables))
-    scatter = _scatter_section(runs, fig_dir, figs, tables)
+        sections.append(_survival_section(main, alpha, figs, tables, notes, model_name))
+        sections.append(_trajectory_section(rs, main, figs, tables))
+    scatter = _scatter_section(runs, figs, tables)
     if scatter:
         sections.append(scatter)
     if ablation_runs(runs)["ablation"].nunique() > 1:
-        sections.append(_ablation_section(runs, fig_dir, alpha, figs, tables))
+        sections.append(_ablation_section(runs, alpha, figs, tables))
     return sections
 
 
-def _survival_section(main, fig_dir, alpha, figs, tables, notes, model_name) -> Section:
+def _survival_section(main, alpha, figs, tables, notes, model_name) -> Section:
     sec = Section("Survival time per model and condition")
     several_models = main["model"].nunique() > 1
     x, hue = ("model", "population") if several_models else ("population", None)
@@ -159,10 +175,9 @@ def _survival_section(main, fig_dir, alpha, figs, tables, notes, model_name) -> 
     lt = S.letters_table(tukey, ["environment"], x)
     tables["tukey_letters"] = lt
     bars = S.describe(main, ["environment", x] + ([hue] if hue else []))
-    fig = F.grouped_bars(bars, x=x, hue=hue, panel="environment", letters=letters,
-                         title="Survival time, mean ± s.e.m.; letters: Tukey HSD across "
-                               f"{x}s (α = {alpha:g})")
-    figs["survival_bars"] = F.save(fig, fig_dir / "survival_bars.png")
+    figs.add("survival_bars", lambda: F.grouped_bars(
+        bars, x=x, hue=hue, panel="environment", letters=letters,
+        title=f"Survival time, mean ± s.e.m.; Tukey letters (α = {alpha:g})"))
     sec.figure("survival_bars",
                f"Mean survival time ± s.e.m. per {x}" + (f" and {hue}" if hue else "")
                + f" in each environment. Letters above each {x}: Tukey HSD over the {x}s "
@@ -207,7 +222,7 @@ def _parse_level(df: pd.DataFrame, col: str, text: str):
     return text
 
 
-def _trajectory_section(rs: RunSet, main, fig_dir, figs, tables) -> Section:
+def _trajectory_section(rs: RunSet, main, figs, tables) -> Section:
     sec = Section("Stock and efficiency trajectories")
     rounds = rs.rounds[rs.rounds["run_id"].isin(set(main["run_id"]))]
     by = ["environment", "model", "population"]
@@ -216,13 +231,12 @@ def _trajectory_section(rs: RunSet, main, fig_dir, figs, tables) -> Section:
     tables["trajectory_stock"] = stock
     tables["trajectory_efficiency"] = eff
     col = "model" if main["model"].nunique() > 1 else None
-    fig = F.trajectories(stock, ylabel="stock R(t)", row="environment", col=col, hue="population",
-                         title="Stock per round, mean ± s.e.m.")
-    figs["stock_trajectories"] = F.save(fig, fig_dir / "stock_trajectories.png")
-    fig = F.trajectories(eff, ylabel="efficiency η(t)", row="environment", col=col,
-                         hue="population", reference=1.0,
-                         title="Efficiency η(t) = Σh / H_opt per round, mean ± s.e.m.")
-    figs["efficiency_trajectories"] = F.save(fig, fig_dir / "efficiency_trajectories.png")
+    figs.add("stock_trajectories", lambda: F.trajectories(
+        stock, ylabel="stock R(t)", row="environment", col=col, hue="population",
+        title="Stock per round, mean ± s.e.m."))
+    figs.add("efficiency_trajectories", lambda: F.trajectories(
+        eff, ylabel="efficiency η(t)", row="environment", col=col, hue="population",
+        reference=1.0, title="Efficiency η(t) = Σh / H_opt per round, mean ± s.e.m."))
     sec.figure("stock_trajectories", "Stock at the start of each round (round 0 = initial "
                "stock), mean ± s.e.m. over the runs still going at that round; rows are "
                "environments" + (", columns models" if col else "") + ".")
@@ -235,9 +249,9 @@ def _trajectory_section(rs: RunSet, main, fig_dir, figs, tables) -> Section:
     return sec
 
 
-def _scatter_section(runs, fig_dir, figs, tables) -> Section | None:
+def _scatter_section(runs, figs, tables) -> Section | None:
     sec = Section("Norm similarity: S_ind vs S_align")
-    data = runs.dropna(subset=["final_s_ind", "final_s_align"]) if "final_s_ind" in runs else runs[:0]
+    data = runs.dropna(subset=["final_s_ind", "final_s_align"])
     if data.empty:
         sec.text("No run recorded S_ind / S_align (rule-based villagers hold numeric caps, not "
                  "norm texts, so only LLM runs have norm vectors).")
@@ -247,8 +261,7 @@ def _scatter_section(runs, fig_dir, figs, tables) -> Section | None:
     table.columns = [f"{a.replace('final_', '')}_{b}" for a, b in table.columns]
     table = table.reset_index()
     tables["norm_similarity"] = table
-    fig = F.norm_scatter(data, panel="environment")
-    figs["norm_scatter"] = F.save(fig, fig_dir / "norm_scatter.png")
+    figs.add("norm_scatter", lambda: F.norm_scatter(data, panel="environment"))
     sec.figure("norm_scatter", "End-of-run S_ind (mean pairwise cosine of the villagers' norm "
                "vectors) against S_align (mean cosine to the normalised mean norm), one point per "
                "run; colour = model, marker = population.")
@@ -267,29 +280,28 @@ def ablation_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.merge(ablated, on=key, how="inner")[runs.columns]
 
 
-def _ablation_section(runs, fig_dir, alpha, figs, tables) -> Section:
+def _ablation_section(runs, alpha, figs, tables) -> Section:
     sec = Section("Ablations")
     runs = ablation_runs(runs)
     several_models = runs["model"].nunique() > 1
     x = "model" if several_models else "population"
     desc = S.describe(runs, ["environment", x, "ablation"])
-    tables["ablation"] = desc
+    cells = S.describe(runs, ["environment", "model", "population", "ablation"])
+    tables["ablation"] = cells
     tukey = S.tukey_by(runs, "ablation", ["environment", x], alpha=alpha)
     letters = {(k[0], _parse_level(runs, x, k[1]), _parse_level(runs, "ablation", g)):
                res.letters[g] for k, res in tukey.items() if res is not None for g in res.order}
-    fig = F.grouped_bars(desc, x=x, hue="ablation", panel="environment", letters=letters,
-                         letters_per_bar=True,
-                         title=f"Survival time by ablation, mean ± s.e.m.; letters: Tukey HSD "
-                               f"across ablations within each {x} (α = {alpha:g})")
-    figs["ablation_bars"] = F.save(fig, fig_dir / "ablation_bars.png")
+    figs.add("ablation_bars", lambda: F.grouped_bars(
+        desc, x=x, hue="ablation", panel="environment", letters=letters, letters_per_bar=True,
+        title=f"Survival time by ablation, mean ± s.e.m.; Tukey letters (α = {alpha:g})"))
     sec.figure("ablation_bars", "Survival time per ablation condition (All = social learning + "
                "group decision; OSL = social learning only; OGD = group decision only; Neither), "
-               "mean ± s.e.m., pooled over the populations that have ablated runs (full runs of other "
-               "cells are left out). Letters: "
+               "mean ± s.e.m., pooled over the populations that have ablated runs (full runs "
+               "of other cells are left out). Letters: "
                f"Tukey HSD across the conditions within each {x} and environment.")
-    shown = desc.assign(ablation=desc["ablation"].map(lambda a: ABLATION_LABEL.get(a, a)))
-    sec.table("ablation", shown, "Survival time per environment, "
-              f"{x} and ablation condition.")
+    shown = cells.assign(ablation=cells["ablation"].map(lambda a: ABLATION_LABEL.get(a, a)))
+    sec.table("ablation", shown, "Survival time per environment, model, population and "
+              "ablation condition.")
     lt = S.letters_table(tukey, ["environment", x], "ablation")
     if not lt.empty:
         tables["ablation_letters"] = lt
@@ -309,7 +321,7 @@ def with_ci(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def govsim_sections(rs: RunSet, fig_dir: Path, figs: dict, tables: dict,
+def govsim_sections(rs: RunSet, figs: FigureStore, tables: dict,
                     notes: list[str]) -> list[Section]:
     runs = rs.runs
     sec = Section("GovSim: metrics per model")
@@ -337,9 +349,9 @@ def govsim_sections(rs: RunSet, fig_dir: Path, figs: dict, tables: dict,
     km = S.km_table(curves, ["panel", "model"], horizon)
     tables["govsim_km"] = km
     panel_names = list(dict.fromkeys(runs.sort_values(["variant", "setting"])["panel"]))
-    fig = F.km_curves(curves, horizon=horizon, panel_names=panel_names,
-                      title="Kaplan-Meier survival of the society (statsmodels SurvfuncRight)")
-    figs["govsim_km"] = F.save(fig, fig_dir / "govsim_km.png")
+    figs.add("govsim_km", lambda: F.km_curves(
+        curves, horizon=horizon, panel_names=panel_names,
+        title="Kaplan-Meier survival of the society (statsmodels SurvfuncRight)"))
     sec.figure("govsim_km", "Kaplan-Meier estimate of the probability that the society has not "
                "collapsed by each month (event = collapse; runs that lasted the horizon are "
                "censored), ±1 s.e. (Greenwood) band, one curve per model.")
@@ -367,7 +379,7 @@ def _img_data(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def render_html(title: str, intro: str, sections: list[Section], figs: dict[str, Path],
+def render_html(title: str, intro: str, sections: list[Section], figs: FigureStore[str, Path],
                 notes: list[str]) -> str:
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
@@ -400,7 +412,7 @@ def _plain(text: str) -> str:
             .replace("</b>", "**"))
 
 
-def render_markdown(title: str, intro: str, sections: list[Section], figs: dict[str, Path],
+def render_markdown(title: str, intro: str, sections: list[Section], figs: FigureStore[str, Path],
                     notes: list[str], base: Path) -> str:
     parts = [f"# {title}", "", _plain(intro), ""]
     for sec in sections:
@@ -449,8 +461,7 @@ def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str 
         raise ValueError("no completed run folders (with manifest.json) under "
                          + ", ".join(map(str, dirs)))
     html_path, md_path, files = report_paths(out)
-    fig_dir = files / "figures"
-    figs: dict[str, Path] = {}
+    figs = FigureStore(files / "figures")
     tables: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     sections: list[Section] = []
@@ -458,10 +469,11 @@ def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str 
     t1 = time.perf_counter()
     norms, gov = rs.norms(), rs.govsim()
     if not norms.runs.empty:
-        sections += norms_sections(norms, fig_dir, alpha, figs, tables, notes)
+        sections += norms_sections(norms, alpha, figs, tables, notes)
     if not gov.runs.empty:
-        sections += govsim_sections(gov, fig_dir, figs, tables, notes)
-    timings["stats_and_figures"] = time.perf_counter() - t1
+        sections += govsim_sections(gov, figs, tables, notes)
+    timings["figures"] = figs.seconds
+    timings["statistics"] = time.perf_counter() - t1 - figs.seconds
 
     if rs.skipped:
         reasons = pd.Series([r for _, r in rs.skipped]).value_counts()
