@@ -4,6 +4,8 @@ resume. Tests marked ``llm`` go over real HTTP to the embedded server (about 12 
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -11,10 +13,12 @@ from dataclasses import replace
 import httpx
 import numpy as np
 import pytest
+from pydantic import BaseModel, Field
 
 from agents.llm.call_log import CallLog, read_calls
 from agents.llm.client import LLMClient, call_seed
 from agents.llm.errors import LLMSetupError
+from agents.llm.host import answers, open_llm_host
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
 from llm_fakes import FALLBACK, MODEL, Effort, FakeOllama, config, effort_request
@@ -295,13 +299,23 @@ def real_config(ollama_host: str):
     return config(host=ollama_host, temperature=0.0, num_predict=64, max_retries=2, concurrency=2)
 
 
+class Catch(BaseModel):
+    # Integer bounds are enforced by the server's grammar; float bounds are not (llama.cpp).
+    tons: int = Field(ge=0, le=20)
+    reason: str = Field(max_length=40)
+
+
 def _villager_request(agent: int, round: int = 0) -> DecisionRequest:
-    return effort_request(agent=agent, round=round, messages=[
-        {"role": "system", "content": "You fish in a shared lake with nine other villagers. "
-                                      "Answer in JSON with your effort between 0 and 1 and a short reason."},
-        {"role": "user", "content": f"Villager {agent}: the lake holds 240 of 300 tons. "
-                                    "How hard do you fish this season?"},
-    ])
+    return DecisionRequest(
+        agent_id=agent, round=round, phase="harvest", model=MODEL, schema=Catch,
+        fallback=Catch(tons=2, reason="fallback"),
+        messages=[
+            {"role": "system", "content": "You fish in a shared lake with nine other villagers. "
+             "Answer in JSON: how many tons you catch (0 to 20) and a short reason."},
+            {"role": "user", "content": f"Villager {agent}: the lake holds 240 of 300 tons. "
+             "How many tons do you catch this season?"},
+        ],
+    )
 
 
 @pytest.mark.llm
@@ -312,7 +326,7 @@ def test_real_decisions_through_the_seam_record_and_replay(real_config, tmp_path
             client.check_models([MODEL])
             decisions = client.decide_all([_villager_request(a) for a in range(4)])
     for d in decisions:
-        assert isinstance(d.value, Effort) and 0 <= d.value.effort <= 1
+        assert isinstance(d.value, Catch) and 0 <= d.value.tons <= 20
         assert d.prompt_tokens > 0 and d.answer_tokens > 0 and d.latency_s > 0
     assert sum(not d.fallback for d in decisions) >= 3
     records = read_calls(tmp_path / "calls.jsonl")
@@ -328,7 +342,8 @@ def test_real_decisions_through_the_seam_record_and_replay(real_config, tmp_path
 def test_real_same_seed_same_answer_and_unknown_model(real_config) -> None:
     # 2 calls + 1 failing call.
     with LLMClient(real_config, seed=3) as a, LLMClient(real_config, seed=3) as b:
-        assert a.decide(_villager_request(0, round=5)).raw == b.decide(_villager_request(0, round=5)).raw
+        first, second = a.decide(_villager_request(0, round=5)), b.decide(_villager_request(0, round=5))
+        assert first.raw == second.raw and not first.fallback
         with pytest.raises(LLMSetupError, match=r"run `ollama pull no-such-model:1b`"):
             a.decide(effort_request(model="no-such-model:1b"))
         with pytest.raises(LLMSetupError, match=r"run `ollama pull no-such-model:1b`"):
@@ -347,3 +362,21 @@ def test_real_embeddings_put_paraphrases_closer_than_unrelated_sentences(real_co
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0)
     paraphrase, unrelated = float(v[0] @ v[1]), float(v[0] @ v[2])
     assert paraphrase > unrelated + 0.2
+
+
+@pytest.mark.llm
+def test_auto_backend_uses_a_live_server_else_starts_the_embedded_one(ollama_host, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="agents.llm.host")
+    with open_llm_host(config(backend="auto", host=ollama_host)) as url:
+        assert url == ollama_host
+    dead = config(backend="auto", host=f"127.0.0.1:{_free_port()}")
+    with open_llm_host(dead) as url:
+        assert url != ollama_host and answers(url)
+    assert not answers(url)  # stopped on exit
+    assert "starting the embedded server" in caplog.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
