@@ -185,9 +185,16 @@ class LLMClient:
                 timeout = httpx.Timeout(
                     self.config.timeout_s, connect=min(_CONNECT_TIMEOUT_S, self.config.timeout_s)
                 )
-                self._ollama_client = ollama.Client(
-                    host=self.host, timeout=timeout, **self._httpx_kwargs
-                )
+                if self.config.backend == "openai":  # the same surface over an OpenAI-style API
+                    from agents.llm.openai_backend import OpenAICompatClient
+
+                    self._ollama_client = OpenAICompatClient(
+                        self.config, self.host, timeout, self.call_log
+                    )
+                else:
+                    self._ollama_client = ollama.Client(
+                        host=self.host, timeout=timeout, **self._httpx_kwargs
+                    )
             return self._ollama_client
 
     def check_models(self, models: Iterable[str]) -> None:

@@ -42,6 +42,10 @@ def normalise_host(host: str | None) -> str:
 
 def resolve_host(host: str | None = None, config: LLMConfig | None = None) -> str:
     """The argument, else ``config.host``, else ``OLLAMA_HOST``, else the local default."""
+    if config is not None and config.backend == "openai":
+        from agents.llm.openai_backend import endpoint  # the argument, else llm.base_url
+
+        return endpoint(config, host)
     chosen = host or (config.host if config is not None else None) or os.environ.get("OLLAMA_HOST")
     return normalise_host(chosen) if chosen else DEFAULT_HOST
 
@@ -85,6 +89,9 @@ def open_llm_host(config: LLMConfig, *, host: str | None = None) -> Iterator[str
         yield None
         return
     url = resolve_host(host, config)
+    if config.backend == "openai":  # a remote OpenAI-compatible endpoint: nothing to start
+        yield url
+        return
     if config.backend == "ollama":
         if not answers(url, timeout_s=min(5.0, config.timeout_s)):
             raise unreachable(url)
