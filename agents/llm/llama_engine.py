@@ -17,10 +17,12 @@ from agents.llm.ollama_shapes import ApiError, translate_llama_error
 
 
 def _quiet_openmp() -> None:
-    # llama.cpp's OpenMP workers spin while waiting. On a 2-core machine that is shared
-    # with the simulation (or other jobs) spinning threads steal the cores the work needs;
-    # passive waiting was several times faster there. Must be set before libgomp loads.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # llama.cpp's OpenMP workers spin while they wait for the next token's work. On a
+    # 2-core machine shared with the simulation (or other jobs), spinning threads steal the
+    # cores the work needs; passive waiting was much faster there (benchmarks/embedded_server.py).
+    # An explicit user setting wins. libgomp reads this once, when xllamacpp is first loaded.
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 
 class LlamaEngine:

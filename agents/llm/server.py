@@ -194,14 +194,17 @@ class _OllamaApi:
             if converter is not None:
                 converter.join()
         if config.embeddings:
-            if "error" in prepared:
+            try:
+                if "error" in prepared:
+                    raise prepared["error"]
+                embed = embedded_models.embedding_model(prepared["gguf"], EMBED_CONTEXT)
+                api.engines[EMBED_MODEL] = LlamaEngine(
+                    embed.path, name=EMBED_MODEL, context_size=EMBED_CONTEXT, n_parallel=EMBED_SLOTS,
+                    threads=config.threads, embedding=True, verbose=config.verbose,
+                )
+            except BaseException:
                 api.close()
-                raise prepared["error"]
-            embed = embedded_models.embedding_model(prepared["gguf"], EMBED_CONTEXT)
-            api.engines[EMBED_MODEL] = LlamaEngine(
-                embed.path, name=EMBED_MODEL, context_size=EMBED_CONTEXT, n_parallel=EMBED_SLOTS,
-                threads=config.threads, embedding=True, verbose=config.verbose,
-            )
+                raise
             api.embed_tokenizer = prepared["tokenizer"]
             api.models.append(embed)
         return api
