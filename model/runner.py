@@ -70,9 +70,11 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
     if resume and folder.previous and folder.previous.get("status") == "completed":
         return folder.previous.get("summary", {})
     if resume and folder.previous:
-        # A resumed run must be the same run: same config, same seed.
+        # A resumed run must be the same run: same config, same seed. Only where the model is
+        # served may change (a sweep moves a run off a server that died).
         from model.config import build
-        config = build(RunConfig, folder.previous["config"])
+        served = {"llm.host": config.llm.host, "llm.base_url": config.llm.base_url}
+        config = build(RunConfig, folder.previous["config"]).replace(**served)
     manifest = new_manifest(config)
     if folder.previous:
         manifest["resumed_from"] = folder.previous.get("started")
