@@ -21,6 +21,7 @@ from viz.snapshot import RoundView, Villager
 from viz.style import CSS
 
 POLL_S = 0.25  # how often the status bar refreshes while a round is in flight
+ROW = {"align-items": "baseline"}  # badges keep their height beside text that wraps
 TEXT_ON = {P.BLUE: "#FFFFFF", P.BLUISH_GREEN: "#FFFFFF", P.VERMILLION: "#FFFFFF"}
 
 
@@ -97,7 +98,8 @@ def StatusPanel(run: LiveRun):
                     Stat("LLM calls", f"{view.llm_calls} ({view.llm_fallbacks} fallbacks)", "llm")
         if progress is not None:
             phase = progress.phase.replace("_", " ") or "starting"
-            calls = f" · {progress.llm_calls} LLM calls" if run.client is not None else ""
+            # The client counts a phase's calls when the phase's last answer is in.
+            calls = f" · {progress.llm_calls} LLM calls done" if run.client is not None else ""
             solara.Text(f"Round {progress.round} in progress: {phase} "
                         f"(phase {max(1, progress.phase_index)} of {progress.phases}){calls} · "
                         f"{progress.elapsed_s:.0f} s", classes=["cl-progress"])
@@ -147,7 +149,7 @@ def NormPanel(run: LiveRun):
         votes = Counter(v.author for v in view.votes)
         solara.HTML("h3", f"{view.talk_title} in round {view.round}")
         for p in view.proposals:
-            with solara.Row(classes=["cl-row", "cl-proposal"], gap="8px"):
+            with solara.Row(classes=["cl-row", "cl-proposal"], gap="8px", style=ROW):
                 _badge_for(view, p.agent)
                 tally = f"  ({votes[p.agent]} vote{'s' if votes[p.agent] != 1 else ''})" \
                     if view.votes else ""
@@ -234,7 +236,7 @@ def EventsPanel(run: LiveRun):
         if not view.events:
             solara.Text("Nothing yet.", classes=["cl-muted"])
         for e in view.events:
-            with solara.Row(classes=["cl-row"], gap="8px"):
+            with solara.Row(classes=["cl-row"], gap="8px", style=ROW):
                 solara.Text(e.kind, style={"min-width": "6.5em", "font-weight": "700"})
                 if e.agent is not None:
                     _badge_for(view, e.agent)

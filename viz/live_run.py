@@ -23,6 +23,9 @@ from viz import snapshot
 log = logging.getLogger(__name__)
 
 DEFAULT_LLM_MODEL = RunConfig().llm.model
+# While a round is in flight, Play keeps calling step(); each call waits this long for the round
+# to end, so Play polls about once a second instead of redrawing the page many times a second.
+BUSY_WAIT_S = 1.0
 
 
 def parse_seed(value: Any) -> int:
@@ -184,7 +187,12 @@ class LiveRun:
 
     def step(self) -> None:
         """Play one round. An LLM round starts in a background thread and ``step`` returns at
-        once; a call while a round is still in flight does nothing (Play keeps calling)."""
+        once; a call while a round is still in flight starts nothing (Play keeps calling): it
+        waits up to ``BUSY_WAIT_S`` for that round to end, then returns."""
+        in_flight = self._thread
+        if in_flight is not None and in_flight.is_alive():
+            in_flight.join(BUSY_WAIT_S)
+            return
         with self._lock:
             if not self.running or self.busy:
                 return

@@ -81,7 +81,7 @@ def survival_text(view: RoundView) -> str:
         return f"ended in round {view.survival_time} ({view.collapse_reason})"
     if not view.running:
         return f"survived all {view.survival_time} rounds"
-    return f"survived {view.round} rounds so far"
+    return f"survived {view.round} round{'s' if view.round != 1 else ''} so far"
 
 
 def _styles_present(view: RoundView) -> list[P.KindStyle]:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_START_S = 90  # a cold start imports Mesa, Solara and matplotlib on a busy machine
+SERVER_START_S = 180  # ~10 s when idle; a cold start on a busy machine takes much longer
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
@@ -84,7 +84,7 @@ def live_page(browser, ui_server):
     page.on("request", lambda r: page.outside_requests.append(r.url)
             if not r.url.startswith((ui_server.rstrip("/"), "data:", "blob:")) else None)
     page.goto(ui_server)
-    page.get_by_role("button", name="Step").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Step").wait_for(timeout=120_000)
     yield page
     context.close()
 

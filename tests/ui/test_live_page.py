@@ -1,8 +1,8 @@
 """The live page in a real browser: controls, a rule-based run and an LLM run, round by round.
 
 The two tests share one server and one browser tab; the second continues from the first.
-LLM budget: one round of two LLM villagers on the embedded server, at most 8 chat decisions
-(effort, punish, propose, vote) plus their retries, and two embedding calls.
+LLM budget: one round of two LLM villagers on the embedded server with punishment off, so at
+most 6 chat decisions (effort, propose, vote) plus their retries, and two embedding calls.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 NO_NORM = "No community policy has been adopted yet."
-LLM_ROUND_S = 150  # one LLM round of two villagers: ~8 calls of ~1.5 s, more on a busy machine
+# One round: ~6 calls of ~1.5 s on an idle machine; a busy one can be many times slower, and
+# this limit only matters when something is wrong.
+LLM_ROUND_S = 400
 
 
 def choose(page, label: str, option: str) -> None:
@@ -79,11 +82,14 @@ def test_rule_run_plays_round_by_round(live_page, screenshot_dir):
 def test_llm_run_steps_without_freezing(live_page, screenshot_dir):
     page = live_page
     choose(page, "Population", "mixed")
+    choose(page, "Modules (ablation)", "group_decision_only")
+    punishment = page.get_by_role("checkbox", name="Punishment")
+    punishment.uncheck(force=True)
+    assert not punishment.is_checked()
     choose(page, "Policy", "llm")
     page.get_by_role("slider", name="Villagers").focus()
     page.keyboard.press("Home")  # the slider's minimum: two villagers
-    page.get_by_role("slider", name="Villagers").and_(
-        page.locator("[aria-valuenow='2']")).wait_for()
+    expect(page.get_by_role("slider", name="Villagers")).to_have_attribute("aria-valuenow", "2")
     click(page, "Reset")
     round_shown(page, "0 / 50")
     assert page.locator(".cl-error").count() == 0, page.locator(".cl-error").inner_text()
