@@ -47,11 +47,12 @@ SEED = 7
 
 
 class Harvest(BaseModel):
-    effort: float = Field(ge=0.0, le=1.0)
-    reason: str = Field(max_length=60)
+    # Integer bounds are enforced by the server's grammar, so answers are valid as in real runs.
+    tons: int = Field(ge=0, le=20)
+    reason: str = Field(max_length=40)
 
 
-FALLBACK = Harvest(effort=0.5, reason="fallback")
+FALLBACK = Harvest(tons=2, reason="fallback")
 
 
 def prompts(n: int) -> list[list[dict]]:
@@ -63,7 +64,7 @@ def prompts(n: int) -> list[list[dict]]:
              "villagers. The lake regrows a little each season. Answer with a JSON object."},
             {"role": "user", "content": f"You are villager {i}. The lake holds {stock} of 300 tons. "
              "Last season the others fished with efforts 0.2, 0.5, 0.9 and 0.4. "
-             "Choose your fishing effort between 0 and 1 and give a short reason."},
+             "How many tons (0 to 20) do you catch this season? Give a short reason."},
         ])
     return out
 
@@ -141,7 +142,7 @@ def seam_cpu_cost(config: LLMConfig, messages: list[list[dict]], log_dir: Path, 
     calls made directly through the client (so only the seam's own work remains)."""
     body = {"model": MODEL, "created_at": "2026-01-01T00:00:00Z", "done": True,
             "done_reason": "stop", "prompt_eval_count": 90, "eval_count": 20,
-            "message": {"role": "assistant", "content": '{"effort": 0.4, "reason": "keep stock"}'}}
+            "message": {"role": "assistant", "content": '{"tons": 4, "reason": "keep stock"}'}}
     content = json.dumps(body).encode()
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=content))
     reqs = [r for k in range(n // len(messages)) for r in requests_for(1000 + k, messages)]
@@ -172,7 +173,7 @@ def main() -> None:
     parser.add_argument("--host", default=None, help="an Ollama server (default: start the embedded one)")
     args = parser.parse_args()
 
-    config = LLMConfig(backend="ollama", model=MODEL, temperature=0.7, num_predict=64,
+    config = LLMConfig(backend="ollama", model=MODEL, temperature=0.7, num_predict=80,
                        max_retries=0, concurrency=args.concurrency)
     messages = prompts(args.prompts)
     server = None
