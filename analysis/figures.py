@@ -248,12 +248,13 @@ def norm_scatter(runs: pd.DataFrame, *, panel: str | None = "environment") -> Fi
 # GovSim: Kaplan-Meier survival
 
 
-def km_curves(curves: Mapping[tuple, "object"], *, horizon: float, panel_names: list,
+def km_curves(curves: Mapping[tuple, "object"], *, horizon: Mapping | float, panel_names: list,
               title: str = "", ncols: int = 3) -> Figure:
     """Kaplan-Meier survival curves, one panel per variant/setting, one line per model.
 
     ``curves`` maps (panel, model) to a statsmodels ``SurvfuncRight``; the step function starts
-    at 1 at month 0 and runs to ``horizon``, with a ±1 s.e. (Greenwood) band.
+    at 1 at month 0 and runs to the panel's ``horizon`` (a number, or one per panel), with a
+    ±1 s.e. (Greenwood) band.
     """
     models = sorted({m for _, m in curves}, key=str)
     colors = _colors(models)
@@ -262,11 +263,12 @@ def km_curves(curves: Mapping[tuple, "object"], *, horizon: float, panel_names: 
     fig = new_figure(4.0 * n_cols + 1.6, 3.1 * n_rows + 0.5)
     axes, _, _ = _grid(fig, len(panel_names), ncols, sharey=True)
     for k, (ax, p) in enumerate(zip(axes, panel_names)):
+        end = float(horizon[p] if isinstance(horizon, Mapping) else horizon)
         for m in models:
             sf = curves.get((p, m))
             if sf is None:
                 continue
-            t = np.concatenate([[0.0], np.asarray(sf.surv_times, float), [horizon]])
+            t = np.concatenate([[0.0], np.asarray(sf.surv_times, float), [end]])
             s = np.concatenate([[1.0], np.asarray(sf.surv_prob, float),
                                 [sf.surv_prob[-1] if len(sf.surv_prob) else 1.0]])
             se = np.concatenate([[0.0], np.asarray(sf.surv_prob_se, float),
@@ -276,7 +278,7 @@ def km_curves(curves: Mapping[tuple, "object"], *, horizon: float, panel_names: 
             ax.step(t, s, where="post", color=colors[m], linewidth=1.5, label=str(m))
             ax.fill_between(t, np.clip(s - se, 0, 1), np.clip(s + se, 0, 1), step="post",
                             color=colors[m], alpha=0.18, linewidth=0)
-        ax.set_xlim(0, horizon)
+        ax.set_xlim(0, end)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-0.02, 1.05)
         ax.set_xlabel("month")

@@ -341,12 +341,15 @@ def govsim_sections(rs: RunSet, figs: FigureStore, tables: dict,
                + ", ".join(gt.missing) + ".")
         sec.text(msg)
         notes.append("GovSim: " + msg)
-    horizon = float(runs["months"].max()) if "months" in runs and runs["months"].notna().any() \
-        else float(runs["survival_time"].max())
     runs = runs.assign(panel=runs["variant"].astype(str)
                        + np.where(runs["setting"] == "default", "", " · " + runs["setting"]))
+    # Each panel at its own horizon: the configured months (15 with a newcomer), else the
+    # longest run seen.
+    months = runs["months"] if "months" in runs else pd.Series(np.nan, index=runs.index)
+    runs["horizon"] = months.fillna(runs["survival_time"]).astype(float)
+    horizon = runs.groupby("panel")["horizon"].max().to_dict()
     curves = S.kaplan_meier(runs, ["panel", "model"])
-    km = S.km_table(curves, ["panel", "model"], horizon)
+    km = S.km_table(curves, ["panel", "model"], {k: horizon[k[0]] for k in curves})
     tables["govsim_km"] = km
     panel_names = list(dict.fromkeys(runs.sort_values(["variant", "setting"])["panel"]))
     figs.add("govsim_km", lambda: F.km_curves(
@@ -356,7 +359,8 @@ def govsim_sections(rs: RunSet, figs: FigureStore, tables: dict,
                "collapsed by each month (event = collapse; runs that lasted the horizon are "
                "censored), ±1 s.e. (Greenwood) band, one curve per model.")
     sec.table("govsim_km", km, "Kaplan-Meier: probability of surviving month 1 and the "
-              "horizon, and the mean survival time (area under the curve).")
+              "whole horizon, and the mean survival time (area under the curve up to the "
+              "horizon).")
     return [sec]
 
 

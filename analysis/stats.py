@@ -88,6 +88,9 @@ def anova_table(runs: pd.DataFrame, dv: str = "survival_time",
             notes.append(f"{level}: {len(data)} runs leave no residual degrees of freedom; "
                          "no ANOVA.")
             continue
+        if data[dv].nunique() < 2:
+            notes.append(f"{level}: every run has the same {dv.replace('_', ' ')}; no ANOVA.")
+            continue
         # Plain names in the formula; the factor columns may hold any text.
         names = {f: f"f{i}" for i, f in enumerate(usable)}
         frame = data.rename(columns={**names, dv: "y"})
@@ -333,14 +336,17 @@ def kaplan_meier(runs: pd.DataFrame, by: list[str], *, survived: pd.Series | Non
     return out
 
 
-def km_table(curves: dict[tuple, object], by: list[str], horizon: float) -> pd.DataFrame:
-    """P(survive month 1), P(survive to the horizon) and the restricted mean survival time.
+def km_table(curves: dict[tuple, object], by: list[str],
+             horizons: dict[tuple, float]) -> pd.DataFrame:
+    """P(survive month 1), P(survive the horizon) and the restricted mean survival time.
 
-    The same three numbers GovSim's released analysis tabulates. The restricted mean is the
-    area under the Kaplan-Meier step function up to the horizon.
+    The same three numbers GovSim's released analysis tabulates, each group at its own horizon
+    (12 months, 15 with a newcomer). The restricted mean is the area under the Kaplan-Meier step
+    function up to the horizon: the mean survival time when nothing is censored earlier.
     """
     rows = []
     for key, sf in curves.items():
+        horizon = float(horizons[key])
         times = np.asarray(sf.surv_times, float)
         probs = np.asarray(sf.surv_prob, float)
 
@@ -352,7 +358,7 @@ def km_table(curves: dict[tuple, object], by: list[str], horizon: float) -> pd.D
         edges = np.concatenate([[0.0], times[times < horizon], [horizon]])
         levels = [1.0] + [float(p) for p in probs[times < horizon]]
         rmst = float(np.sum(np.diff(edges) * np.asarray(levels)))
-        rows.append({**dict(zip(by, key)), "runs": int(len(sf.time)),
-                     "P(survive month 1)": at(1.0), f"P(survive month {horizon:g})": at(horizon),
+        rows.append({**dict(zip(by, key)), "runs": int(len(sf.time)), "horizon": horizon,
+                     "P(survive month 1)": at(1.0), "P(survive the horizon)": at(horizon),
                      "mean survival (KM, months)": rmst})
     return pd.DataFrame(rows)

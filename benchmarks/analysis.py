@@ -179,7 +179,8 @@ def main() -> int:
         print(f"  {stage:<18} {seconds:7.2f} s")
     print(f"  figures: {len(report.figures)}, tables: {len(report.tables)}, "
           f"HTML {report.html.stat().st_size / 1e6:.1f} MB")
-    print(f"in-process analysis of {len(runs)} runs: {wall:.1f} s")
+    print(f"in-process analysis of {len(runs)} runs: {wall:.1f} s "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if not args.no_cli:
         t0 = time.perf_counter()
         subprocess.run([str(ROOT / ".venv" / "bin" / "commons-lab"), "analyze", str(sel), "--out",

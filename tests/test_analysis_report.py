@@ -342,7 +342,8 @@ def test_govsim_table_matches_the_scenarios_own_aggregation(lab, truth):
         # runs that lasted, and the area under the curve is the mean survival time.
         panel = f"{variant} · no communication"  # the runs' setting names the panel
         assert row["setting"] == "no communication"
-        assert km.loc[(panel, model), "P(survive month 3)"] == pytest.approx(
+        assert km.loc[(panel, model), "horizon"] == 3
+        assert km.loc[(panel, model), "P(survive the horizon)"] == pytest.approx(
             agg["survival_rate"]["mean"])
         assert km.loc[(panel, model), "mean survival (KM, months)"] == pytest.approx(
             agg["survival_time"]["mean"])

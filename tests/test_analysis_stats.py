@@ -165,11 +165,11 @@ def test_kaplan_meier_matches_the_product_limit_by_hand():
         expected = product_limit(df["survival_time"], (~df["survived"]).astype(int))
         assert list(sf.surv_times) == list(expected)
         assert np.allclose(sf.surv_prob, list(expected.values()))
-    table = S.km_table(curves, ["model"], horizon=12).set_index("model")
+    table = S.km_table(curves, ["model"], {("a",): 12, ("b",): 12}).set_index("model")
     # Model a: 2 of 7 collapse in month 1; the collapse in month 12 is an event too.
     assert table.loc["a", "P(survive month 1)"] == pytest.approx(5 / 7)
-    assert table.loc["a", "P(survive month 12)"] == pytest.approx(2 / 7)
-    assert table.loc["b", "P(survive month 12)"] == pytest.approx(3 / 4)
+    assert table.loc["a", "P(survive the horizon)"] == pytest.approx(2 / 7)
+    assert table.loc["b", "P(survive the horizon)"] == pytest.approx(3 / 4)
     # Without censoring before the horizon, the area under the curve is the mean survival time.
     assert table.loc["a", "mean survival (KM, months)"] == pytest.approx(
         runs[runs.model == "a"]["survival_time"].mean())

@@ -1,0 +1,62 @@
+"""The report over a real LLM run on the embedded server next to rule-based runs.
+
+LLM budget: one norms run of 2 villagers x 2 rounds, at most 4 decisions per villager and
+round = 16 chat decisions (plus retries, usually none) and 3 embedding calls; about 25-40 s on
+SmolLM2-135M.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.report import build_report
+from model.config import RunConfig
+from model.runner import run
+
+pytestmark = pytest.mark.llm
+
+
+@pytest.fixture(scope="module")
+def mixed_runs(ollama_host, tmp_path_factory):
+    root = tmp_path_factory.mktemp("analysis_llm")
+    config = RunConfig(policy="llm", seed=5, rounds=2).replace(**{
+        "norms.n_agents": 2, "norms.population": "mixed", "norms.environment": "rich",
+        "llm.backend": "ollama", "llm.host": ollama_host, "llm.model": "smollm2:135m",
+        "llm.temperature": 0.0})
+    llm_summary = run(config, root / "runs" / "llm", progress=False)
+    for seed in (1, 2):
+        rule = RunConfig(seed=seed, rounds=2).replace(**{
+            "norms.n_agents": 2, "norms.population": "mixed", "norms.environment": "rich"})
+        run(rule, root / "runs" / f"rule-{seed}", progress=False)
+    report = build_report([root / "runs"], root / "report")
+    return root, llm_summary, report
+
+
+def test_llm_run_is_a_model_level_with_its_own_numbers(mixed_runs):
+    root, llm_summary, report = mixed_runs
+    runs = report.runs.runs.set_index("run_id")
+    assert runs.loc["llm", "model"] == "smollm2:135m"  # the model factor of an LLM run
+    assert set(runs["model"].astype(str)) == {"smollm2:135m", "rule-based"}
+    assert runs.loc["llm", "llm_calls"] == llm_summary["llm_calls"] > 0
+    survival = report.tables["survival"].astype({"model": str}).set_index("model")
+    assert survival.loc["smollm2:135m", "mean"] == llm_summary["survival_time"]
+    assert survival.loc["smollm2:135m", "n"] == 1
+
+
+def test_end_of_run_norm_similarity_of_the_llm_run(mixed_runs):
+    root, _, report = mixed_runs
+    rounds = pd.read_parquet(root / "runs" / "llm" / "rounds.parquet").dropna(subset=["SInd"])
+    assert len(rounds) > 0, "the LLM run recorded no norm similarity"
+    table = report.tables["norm_similarity"].astype({"model": str}).set_index("model")
+    assert table.loc["smollm2:135m", "s_ind_mean"] == pytest.approx(rounds["SInd"].iloc[-1])
+    assert table.loc["smollm2:135m", "s_align_mean"] == pytest.approx(rounds["SAlign"].iloc[-1])
+    # Rule-based villagers hold no norm texts: only the LLM run is in the scatter.
+    assert list(table.index) == ["smollm2:135m"]
+    assert report.figures["norm_scatter"].stat().st_size > 10_000
+    manifest = json.loads((root / "runs" / "llm" / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    assert np.isfinite(report.runs.runs.set_index("run_id").loc["llm", "final_s_align"])
