@@ -46,15 +46,21 @@ def dask_cluster(workers: int = 0, scheduler: str = "", root: str | Path = ".") 
     cluster whose scheduler listens at ``scheduler`` (e.g. tcp://10.0.0.5:8786)."""
     from distributed import Client, LocalCluster
 
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # The scheduler logs every worker and client at INFO; keep that for --verbose.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = None
     try:
         if scheduler:
             client = Client(scheduler, timeout="15s")
         else:
             # One thread per process: runs are CPU-bound Mesa steps or hold a whole LLM session.
+            # No dashboard, and the scheduler's HTTP endpoint on a free port, so that several
+            # sweeps (or test runs) can share a machine.
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                    processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                   host="127.0.0.1", silence_logs=logging.ERROR)
             client = Client(cluster)
     except (OSError, TimeoutError) as err:
         if cluster is not None:

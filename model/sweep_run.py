@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import fcntl
 import functools
+import multiprocessing
 import json
 import os
 import shutil
@@ -196,6 +197,15 @@ def run_rule_pairs(pairs: list[tuple[Condition, int]], context: RunContext,
     """
     from mesa.batchrunner import batch_run
 
+    # batch_run forces the "spawn" start method on the whole process; give the caller back its own.
+    start_method = multiprocessing.get_start_method(allow_none=True)
+    try:
+        return _batch_runs(batch_run, pairs, context, processes)
+    finally:
+        multiprocessing.set_start_method(start_method, force=True)
+
+
+def _batch_runs(batch_run, pairs, context, processes) -> list[str]:
     outcomes = []
     for conds, seeds in batch_groups(pairs):
         n_runs = len(conds) * len(seeds)
