@@ -20,10 +20,10 @@ import numpy as np
 
 from agents.beliefs import draw_initial_beliefs
 from agents.norm_prompts import NormPrompts, Shown
-from agents.norm_schemas import (BELIEF_MAX, MIN_PREDICT, NOBODY, POLICY_MAX, EffortAnswer,
-                                 ProposeAnswer, VoteAnswer, check_nonblank, parse_effort_text,
-                                 parse_propose_text, parse_vote_text, punish_schema,
-                                 punish_text_parser)
+from agents.norm_schemas import (BELIEF_MAX, MIN_PREDICT, NOBODY, POLICY_MAX, TEXT_MIN,
+                                 EffortAnswer, ProposeAnswer, VoteAnswer, check_nonblank,
+                                 parse_effort_text, parse_propose_text, parse_vote_text,
+                                 punish_schema, punish_text_parser)
 from agents.norm_view import Chronicle, view_for
 from agents.peer_text import one_line
 from agents.policy import Norm, Proposal
@@ -45,8 +45,9 @@ class LLMPolicy:
         self.tally: list[int] = []  # their vote counts
         self._embedded: tuple[tuple[str, ...], np.ndarray] | None = None
         villagers = sorted(model.agents, key=lambda a: a.unique_id)
+        self.initial_beliefs = {}
         for agent, belief in zip(villagers, draw_initial_beliefs(villagers, model.rng)):
-            agent.belief_text = belief
+            agent.belief_text = self.initial_beliefs[agent.unique_id] = belief
         self.measure_norms(model)  # day 0: similarity of the initial beliefs
 
     # -- the four decisions ------------------------------------------------------------------
@@ -82,9 +83,10 @@ class LLMPolicy:
         shown = Shown.for_model(model)
         requests = []
         for agent in agents:
-            old = agent.belief_text or ""
-            keep = ProposeAnswer(personal=one_line(old, BELIEF_MAX) or "-",
-                                 community=one_line(old, POLICY_MAX) or "-")
+            old = one_line(agent.belief_text or "", min(BELIEF_MAX, POLICY_MAX))
+            if len(old) < TEXT_MIN:  # cannot happen with validated answers; keep the schema's bound
+                old = self.initial_beliefs[agent.unique_id]
+            keep = ProposeAnswer(personal=old, community=old)
             requests.append(self._request(model, agent, "propose", shown, ProposeAnswer, keep,
                                           parse_propose_text, check=check_nonblank))
         proposals = []

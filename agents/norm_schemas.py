@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+TEXT_MIN = 12  # characters of a belief or policy: a grammar-bound 135M model otherwise says "True"
 BELIEF_MAX = 200  # characters of a personal belief
 POLICY_MAX = 200  # characters of a proposed community policy
 VOTE_MAX = 240  # characters of a vote (a copied policy, with room for stray quotes)
@@ -25,15 +26,23 @@ MIN_PREDICT = {"effort": 0, "punish": 0, "propose": 224, "vote": 128}
 _STRICT = ConfigDict(extra="forbid")
 
 
+# The effort values the answer format offers. llama.cpp (Ollama, the embedded server) turns a
+# JSON schema into a grammar but ignores minimum/maximum on numbers, and a 135M model then
+# answers 3.5 or 4.6e-0; an enum keeps every constrained answer in range. Validation still
+# accepts any number in [0, 1] (e.g. from the free-text parser).
+EFFORT_STEPS = tuple(round(i * 0.05, 2) for i in range(21))
+
+
 class EffortAnswer(BaseModel):
     model_config = _STRICT
-    effort: float = Field(ge=0.0, le=1.0, description="fishing effort today, 0.0 to 1.0")
+    effort: float = Field(ge=0.0, le=1.0, description="fishing effort today, 0.0 to 1.0",
+                          json_schema_extra={"enum": list(EFFORT_STEPS)})
 
 
 class ProposeAnswer(BaseModel):
     model_config = _STRICT
-    personal: str = Field(min_length=1, max_length=BELIEF_MAX)
-    community: str = Field(min_length=1, max_length=POLICY_MAX)
+    personal: str = Field(min_length=TEXT_MIN, max_length=BELIEF_MAX)
+    community: str = Field(min_length=TEXT_MIN, max_length=POLICY_MAX)
 
 
 class VoteAnswer(BaseModel):
