@@ -23,6 +23,7 @@ from analysis.load import ABLATION_LABEL
 DPI = 110
 PALETTE = "colorblind"
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINESTYLES = ["-", "--", "-.", ":"]
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -275,7 +276,12 @@ def km_curves(curves: Mapping[tuple, "object"], *, horizon: Mapping | float, pan
                                  [sf.surv_prob_se[-1] if len(sf.surv_prob_se) else 0.0]])
             # Greenwood's s.e. is undefined once S reaches 0; a NaN would hide the whole band.
             se = np.nan_to_num(se, nan=0.0)
-            ax.step(t, s, where="post", color=colors[m], linewidth=1.5, label=str(m))
+            # Curves often coincide (every run of several models survives): earlier models are
+            # drawn wider and each has its own dash pattern, so none hides another.
+            i = models.index(m)
+            ax.step(t, s, where="post", color=colors[m], label=str(m),
+                    linewidth=1.4 + 1.6 * (len(models) - 1 - i) / max(len(models) - 1, 1),
+                    linestyle=LINESTYLES[i % len(LINESTYLES)])
             ax.fill_between(t, np.clip(s - se, 0, 1), np.clip(s + se, 0, 1), step="post",
                             color=colors[m], alpha=0.18, linewidth=0)
         ax.set_xlim(0, end)

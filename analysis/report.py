@@ -136,8 +136,12 @@ def norms_sections(rs: RunSet, alpha: float, figs: FigureStore, tables: dict,
     model_name = "model" if rs.model_key == "auto" else f"model ({rs.model_key})"
 
     overview = Section("Norms scenario: runs")
-    counts = runs.groupby(["environment", "population", "model", "ablation"], observed=True
-                          ).size().rename("runs").reset_index()
+    # Runs per cell, one column per model: the design at a glance.
+    counts = runs.pivot_table(
+        index=["environment", "population", "ablation"], columns="model", values="run_id",
+        aggfunc="count", fill_value=0, observed=True)
+    counts.columns = [str(c) for c in counts.columns]
+    counts = counts.reset_index()
     overview.text(f"{len(runs)} completed runs of the norms scenario; the main grid (both social "
                   f"channels, ablation “full”) has {len(main)}. The “model” factor is "
                   + ("the villagers' LLM (“rule-based” for rule-based villagers)."
