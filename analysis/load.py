@@ -110,8 +110,9 @@ def find_run_folders(dirs: Iterable[str | Path]) -> list[Path]:
 
 def _is_run_manifest(path: Path) -> bool:
     # A sweep may keep its own manifest-like file; only a run's manifest carries its config.
+    # One that cannot be read at all (a torn write) is kept, so the loader can report it.
     data = read_manifest(path.parent)
-    return data is not None and isinstance(data.get("config"), dict)
+    return data is None or isinstance(data.get("config"), dict)
 
 
 # ---------------------------------------------------------------------------------------------
