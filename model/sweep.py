@@ -22,6 +22,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,8 @@ from model.sweep_config import SweepConfig
 from model.sweep_hosts import COOLDOWN_S, HostPool
 from model.sweep_index import rebuild_index
 from model.sweep_plan import RunSpec, SweepPlan, check_output, make_plan
-from model.sweep_run import (COMPLETED, SERVER_ERRORS, LLMTask, RunContext, execute_llm_run,
-                             read_manifest, run_rule_pairs)
+from model.sweep_run import (COMPLETED, SERVER_ERRORS, LLMTask, RunContext, RunOutcome,
+                             display_host, execute_llm_run, read_manifest, run_rule_pairs)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ def run_sweep(sweep: SweepConfig, out: str | Path | None = None, *, progress: bo
         bar.close()
         result.index = rebuild_index(plan)
         result.completed = int((result.index["status"] == COMPLETED).sum())
+        for row in result.index[result.index["status"] == "failed"].to_dict("records"):
+            result.failed.setdefault(row["run_id"], row.get("error") or "failed")
         result.seconds = time.perf_counter() - start
     return result
 
@@ -238,15 +241,21 @@ def _llm_runs(plan: SweepPlan, runs: list[RunSpec], context: RunContext, bar: _B
         for future in finished:
             run, host = inflight.pop(future)
             pool.release(host)
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except BrokenExecutor as err:  # a worker process was killed (e.g. out of memory)
+                return (f"a worker process died ({type(err).__name__}); "
+                        "rerun the same command to resume")
+            except Exception as err:  # e.g. Dask's KilledWorker after its own retries
+                outcome = RunOutcome(run.run_id, "failed", host, type(err).__name__, str(err)[:300])
             if outcome.status in (COMPLETED, "skipped"):
                 bar.advance(COMPLETED)
                 continue
             if (outcome.error_type in SERVER_ERRORS and pool.moves_runs
                     and tries[run.run_id] < settings.max_attempts):
                 pool.set_aside(host)
-                bar.note(f"{run.run_id}: {outcome.error_type} on {host}; the run continues "
-                         "from its call log on another host")
+                bar.note(f"{run.run_id}: {outcome.error_type} on {display_host(host)}; the run "
+                         "continues from its call log on another host")
                 queue.appendleft(run)
                 continue
             result.failed[run.run_id] = f"{outcome.error_type}: {outcome.error}"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from model.run_folder import atomic_write_bytes, atomic_write_json, now
 from model.sweep_plan import INDEX, SWEEP_JSON, RunSpec, SweepPlan
-from model.sweep_run import COMPLETED, read_manifest
+from model.sweep_run import COMPLETED, display_host, read_manifest
 
 PENDING = "pending"
 # Fixed columns before the grid keys and the run summary's fields.
@@ -39,7 +39,7 @@ def run_row(plan: SweepPlan, run: RunSpec) -> dict:
         host = llm.get("base_url") if llm.get("backend") == "openai" else llm.get("host")
     row = {"run_id": run.run_id, "variant": run.condition.variant}
     row.update({key: _cell(value) for key, value in run.condition.params})
-    row.update(seed=run.seed, status=status, folder=f"runs/{run.run_id}", host=host,
+    row.update(seed=run.seed, status=status, folder=f"runs/{run.run_id}", host=display_host(host),
                started=manifest.get("started"), finished=manifest.get("finished"),
                error=manifest.get("error"))
     for key, value in summary.items():
@@ -69,7 +69,8 @@ def rebuild_index(plan: SweepPlan) -> pd.DataFrame:
         "counts": dict(sorted(counts.items())),
         "grid": {k: list(v) for k, v in plan.sweep.grid},
         "seeds": list(plan.sweep.seeds),
-        "definition": plan.sweep.definition,
+        "definition": {**plan.sweep.definition,
+                       "hosts": [display_host(h) for h in plan.sweep.settings.hosts]},
         "runs": [{**r, "params": dict(run.condition.params)} for r, run in zip(rows, plan.runs)],
     })
     return index

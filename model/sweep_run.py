@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from agents.llm.errors import display_host as _display_host
 from model.commons_model import CommonsModel
 from model.config import RunConfig
 from model.run_folder import MANIFEST, RunFolder, atomic_write_json, new_manifest, now
@@ -59,6 +60,11 @@ class RunOutcome:
     error_type: str | None = None
     error: str | None = None
     seconds: float = 0.0
+
+
+def display_host(host: str | None) -> str | None:
+    """A host address without any ``user:password@`` part, for logs and the sweep index."""
+    return _display_host(host) if host else host
 
 
 def read_manifest(run_dir: Path) -> dict | None:
