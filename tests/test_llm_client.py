@@ -21,6 +21,7 @@ from agents.llm.errors import LLMSetupError
 from agents.llm.host import answers, open_llm_host
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
+from agents.llm.session import models_of, open_llm
 from llm_fakes import FALLBACK, MODEL, Effort, FakeOllama, config, effort_request
 
 GOOD = '{"effort": 0.3, "reason": "steady"}'
@@ -380,3 +381,16 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_open_llm_replays_a_run_folder_without_a_server(tmp_path) -> None:
+    with CallLog(tmp_path / "calls.jsonl") as log:
+        with LLMClient(config(), transport=FakeOllama(_varied_chat).transport(), call_log=log, seed=4) as c:
+            recorded, _ = _scripted_run(c)
+    lines = (tmp_path / "calls.jsonl").read_text()
+    with open_llm(config(backend="replay"), run_dir=tmp_path, seed=4) as client:
+        assert client.offline
+        replayed, _ = _scripted_run(client)
+    assert replayed == recorded
+    assert (tmp_path / "calls.jsonl").read_text() == lines  # served, not appended again
+    assert models_of(config(models=("a:1b", "b:2b", "a:1b"))) == ["a:1b", "b:2b", "all-minilm"]
