@@ -228,3 +228,51 @@ def test_norm_similarity_per_round(scripted):
     # Round 1: two of the three beliefs point the same way as the norm.
     assert rounds.loc[1, "SNorm"] == pytest.approx(2 / 3)
     assert rounds.loc[2, "SNorm"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize(("ablation", "phases"), [
+    ("full", {"effort", "punish", "propose", "vote"}),
+    ("social_learning_only", {"effort", "punish"}),
+    ("group_decision_only", {"effort", "punish", "propose", "vote"}),
+    ("neither", {"effort", "punish"}),
+])
+def test_each_ablation_asks_only_its_decisions(tmp_path, ablation, phases):
+    common = {"effort": '{"effort": 0.3}', "punish": '{"punish": "none"}',
+              "vote": json.dumps({"policy": "Nobody fishes above 0.4."})}
+    policies = {1: "Nobody fishes above 0.4.", 2: "Everyone fishes at 0.8."}
+    log = tmp_path / "answers.jsonl"
+    with open(log, "w", encoding="utf-8") as f:
+        for agent in (1, 2):
+            propose = json.dumps({"personal": "Fish a little less.", "community": policies[agent]})
+            for phase, raw in {**common, "propose": propose}.items():
+                f.write(json.dumps({"kind": "chat", "agent": agent, "round": 1, "phase": phase,
+                                    "attempt": 0, "model": "smollm2:135m", "raw": raw}) + "\n")
+        for rnd in (0, 1):
+            f.write(json.dumps({"kind": "embed", "agent": -1, "round": rnd, "phase": EMBED_PHASE,
+                                "model": "all-minilm", "embeddings": [[1, 0], [0, 1], [1, 1]][: 2 + rnd]}) + "\n")
+    config = RunConfig(policy="llm", seed=1, rounds=1).replace(**{
+        "norms.n_agents": 2, "modules.ablation": ablation, "llm.backend": "replay",
+        "llm.replay_log": str(log), "output.format": "csv"})
+    run(config, tmp_path / "out", progress=False)
+    calls = [r for r in read_calls(tmp_path / "out" / "calls.jsonl") if r["kind"] == "chat"]
+    assert {r["phase"] for r in calls} == phases
+    assert len(calls) == 2 * len(phases)  # one call per villager and decision
+    effort = next(r for r in calls if r["phase"] == "effort")["messages"][1]["content"]
+    assert ("Villagers (id: latest effort, total payoff):" in effort) == (ablation in ("full", "social_learning_only"))
+    assert ("community policy" in effort) == (ablation in ("full", "group_decision_only"))
+    rounds = pd.read_csv(tmp_path / "out" / "rounds.csv")
+    norm_adopted = rounds["Norm"].iloc[-1] == "Nobody fishes above 0.4."
+    assert norm_adopted == ("vote" in phases)
+
+
+def test_one_distinct_proposal_is_adopted_without_a_vote():
+    from agents.policy import Proposal
+    from model.commons_model import CommonsModel
+
+    model = CommonsModel(RunConfig(policy="llm", seed=1).replace(**{"norms.n_agents": 3}))
+    assert model.llm is None  # any LLM call would raise
+    proposals = [Proposal(1, "Fish at 0.4 or less."), Proposal(2, " 'fish at 0.4  or less.' "),
+                 Proposal(3, "“Fish at 0.4 or less.”")]
+    norm = model.policy.adopt(model, model.living, proposals)
+    assert norm.text == "Fish at 0.4 or less." and model.policy.tally == [3]
+    assert [e.kind for e in model.events] == []  # no votes were cast
