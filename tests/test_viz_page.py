@@ -160,3 +160,18 @@ def test_panels_show_the_error_of_a_run_that_could_not_be_built():
         box, rc = solara.render(_wrap_component(panel)(run), handle_error=False)
         assert rc.find(v.Alert).widgets, panel.__name__
         rc.close()
+
+
+def test_grid_puts_the_status_bar_on_top_and_panels_in_pairs_without_overlap():
+    from viz.style import grid_layout
+
+    for count in (len(C.PAGE_CLASS), len(C.PAGE_LAB)):
+        layout = grid_layout(count)
+        assert [item["i"] for item in layout] == list(range(count))
+        assert (layout[0]["x"], layout[0]["y"], layout[0]["w"]) == (0, 0, 12)
+        cells = set()
+        for item in layout:
+            cell = {(x, y) for x in range(item["x"], item["x"] + item["w"])
+                    for y in range(item["y"], item["y"] + item["h"])}
+            assert not cell & cells and item["x"] + item["w"] <= 12
+            cells |= cell

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 
 import solara
-from mesa.visualization.utils import force_update
+from mesa.visualization.utils import force_update, update_counter
 
 from viz import palette as P
 from viz import plots
@@ -80,7 +80,9 @@ def StatusPanel(run: LiveRun):
 
     solara.use_thread(watch, dependencies=[id(run), run.rounds_started], intrusive_cancel=False)
 
-    view = run.view
+    # The numbers change with the other panels (on the page's update signal), not when the
+    # progress ticker happens to redraw this bar just after the round ended.
+    view = solara.use_memo(lambda: run.view, [id(run), update_counter.value])
     progress = run.progress()
     with solara.Column(classes=["cl-panel", "cl-status"], gap="4px") as column:
         solara.Style(CSS)
@@ -197,8 +199,12 @@ def _villager_details(view: RoundView, v: Villager) -> None:
     model = f" · model {v.llm_model}" if v.llm_model else ""
     solara.Text(f"{style.symbol} {v.label} · {v.kind} · {state}{model}",
                 classes=["cl-stat-value"], style={"font-size": "1.4rem"})
-    solara.Text(f"effort {v.effort:.2f} · harvest {v.harvest:.1f} · wealth {v.wealth:.1f} · "
-                f"punished others {v.given}× · was punished {v.received}× (this round)")
+    if view.scenario == "govsim":
+        solara.Text(f"this month: asked for {v.effort:g}, got {v.harvest:g} {view.resource} · "
+                    f"total so far {v.wealth:g} {view.resource}")
+    else:
+        solara.Text(f"effort {v.effort:.2f} · harvest {v.harvest:.1f} · wealth {v.wealth:.1f} · "
+                    f"punished others {v.given}× · was punished {v.received}× (this round)")
     if v.belief_text:
         solara.Text(f"Personal belief: “{v.belief_text}”", classes=["cl-norm-text"])
     exchange = v.exchange

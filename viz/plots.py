@@ -111,8 +111,12 @@ def villagers_figure(view: RoundView) -> Figure:
             ax.barh(ys, xs, color=style.color, hatch=style.hatch, edgecolor=P.BLACK, lw=1,
                     label=style.label)
             ax.plot(xs, ys, marker=style.marker, color=P.BLACK, ms=P.MARKER_SIZE - 2, ls="none")
-    if view.effort_max is not None:
-        effort_ax.set_xlim(0, view.effort_max * 1.05)
+    efforts = [v.effort for v in view.villagers]
+    wealths = [v.wealth for v in view.villagers]
+    # Fixed left edges at zero (a round-0 view has all-zero bars, which matplotlib would centre).
+    effort_top = view.effort_max if view.effort_max is not None else max([1.0, *efforts])
+    effort_ax.set_xlim(0, effort_top * 1.05)
+    wealth_ax.set_xlim(min([0.0, *wealths]) * 1.05, max([1.0, *wealths]) * 1.05)
     effort_ax.set_yticks(range(n), [v.label for v in view.villagers])
     effort_ax.set_ylim(n - 0.5, -0.5)
     wealth_ax.axvline(0, color=P.BLACK, lw=1)

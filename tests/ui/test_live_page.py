@@ -39,6 +39,12 @@ def image_of(page, panel: str) -> str:
     return img.get_attribute("src")
 
 
+def redrawn(page, panel: str, before: str, timeout: float = 60_000) -> None:
+    """The panel's figure was replaced (it arrives a little after the status bar's numbers)."""
+    expect(page.locator(f".cl-fig-{panel} img").first).not_to_have_attribute(
+        "src", before, timeout=timeout)
+
+
 def norm_text(page) -> str:
     return page.locator(".cl-norm .cl-norm-text").first.inner_text().strip()
 
@@ -62,18 +68,20 @@ def test_rule_run_plays_round_by_round(live_page, screenshot_dir):
 
     click(page, "Step")
     round_shown(page, "1 / 50")
+    expect(page.locator(".cl-norm .cl-norm-text").first).not_to_have_text(NO_NORM)
     adopted = norm_text(page)
     assert adopted != NO_NORM and "at most" in adopted
     # Every proposer is selfish: each badge carries the selfish symbol, none the altruistic one.
+    expect(page.locator(".cl-proposal .cl-badge")).to_have_count(6)
     badges = page.locator(".cl-proposal .cl-badge").all_inner_texts()
-    assert len(badges) == 6 and all(b.startswith("▲") for b in badges)
-    assert image_of(page, "lake") != lake
-    assert image_of(page, "villagers") != villagers
+    assert all(b.startswith("▲") for b in badges), badges
+    redrawn(page, "lake", lake)
+    redrawn(page, "villagers", villagers)
 
     lake = image_of(page, "lake")
     click(page, "Step")
     round_shown(page, "2 / 50")
-    assert image_of(page, "lake") != lake
+    redrawn(page, "lake", lake)
     page.screenshot(path=screenshot_dir / "live-page-rule.png")
     assert page.outside_requests == []
 
@@ -104,10 +112,9 @@ def test_llm_run_steps_without_freezing(live_page, screenshot_dir):
     page.get_by_role("tab", name="Page 0").click()
 
     round_shown(page, "1 / 50", timeout=LLM_ROUND_S * 1000)
-    assert image_of(page, "lake") != lake
-    adopted = norm_text(page)
-    assert adopted and adopted != NO_NORM
-    assert page.locator(".cl-proposal").count() == 2
+    redrawn(page, "lake", lake)
+    expect(page.locator(".cl-norm .cl-norm-text").first).not_to_have_text(NO_NORM)
+    expect(page.locator(".cl-proposal")).to_have_count(2)
     page.screenshot(path=screenshot_dir / "live-page-llm.png")
 
     # Page 1: a villager's latest prompt and answer, on click.
