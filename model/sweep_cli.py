@@ -48,6 +48,7 @@ def main(args: argparse.Namespace) -> int:
         return _dry_run(sweep)
 
     from model.sweep import run_sweep
+    from model.sweep_index import code_versions
 
     try:
         result = run_sweep(sweep, progress=not args.quiet)
@@ -65,6 +66,11 @@ def main(args: argparse.Namespace) -> int:
     if result.stopped:
         print(f"  stopped: {result.stopped}")
     print(f"index:  {result.root / 'index.parquet'} (and sweep.json)")
+    versions = code_versions(result.index)
+    if len(versions) > 1:
+        print(f"note: the completed runs were made by {len(versions)} code versions "
+              f"({', '.join(v[:12] for v in versions)}); see the index's git_commit column",
+              file=sys.stderr)
     if not result.ok:
         print("some runs are not completed: run the same command again to retry them",
               file=sys.stderr)

@@ -21,7 +21,7 @@ from model.sweep_run import COMPLETED, display_host, read_manifest
 PENDING = "pending"
 # Fixed columns before the grid keys and the run summary's fields.
 _HEAD = ["run_id", "variant"]
-_TAIL = ["seed", "status", "folder", "host", "started", "finished", "error"]
+_TAIL = ["seed", "status", "folder", "host", "started", "finished", "error", "git_commit"]
 
 
 def _cell(value):
@@ -41,7 +41,7 @@ def run_row(plan: SweepPlan, run: RunSpec) -> dict:
     row.update({key: _cell(value) for key, value in run.condition.params})
     row.update(seed=run.seed, status=status, folder=f"runs/{run.run_id}", host=display_host(host),
                started=manifest.get("started"), finished=manifest.get("finished"),
-               error=manifest.get("error"))
+               error=manifest.get("error"), git_commit=manifest.get("git_commit"))
     for key, value in summary.items():
         row.setdefault(key, value)
     return row
@@ -74,6 +74,13 @@ def rebuild_index(plan: SweepPlan) -> pd.DataFrame:
         "runs": [{**r, "params": dict(run.condition.params)} for r, run in zip(rows, plan.runs)],
     })
     return index
+
+
+def code_versions(index: pd.DataFrame) -> list[str]:
+    """The code versions (git commits) the completed runs were made with; more than one means
+    the sweep mixes runs of different code, which a resume cannot tell from the config."""
+    done = index[index["status"] == COMPLETED]
+    return sorted(done["git_commit"].dropna().unique())
 
 
 def read_index(out: str | Path) -> pd.DataFrame:

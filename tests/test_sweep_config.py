@@ -202,3 +202,18 @@ def test_batch_groups_cover_exactly_the_pairs(pairs):
     assert sorted(covered) == sorted(pairs)  # every pair once, nothing else
     full = batch_groups([(conds[c], s) for c in range(3) for s in range(4)])
     assert len(full) == 1
+
+
+def test_runs_of_different_code_versions_are_pointed_out(tmp_path, capsys):
+    path = write(tmp_path, '[base]\nrounds = 3\n[base.norms]\nn_agents = 3\n[grid]\n"norms.penalty" = [2.0, 4.0]\n')
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert "code versions" not in capsys.readouterr().err
+    manifest = out / "runs" / "penalty-2.0_seed-0" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["git_commit"] = "0123456789abcdef"
+    manifest.write_text(json.dumps(data))
+    assert cli.main(["sweep", str(path), "--out", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "2 of 2 runs completed (0 now, 2 before)" in captured.out
+    assert "made by 2 code versions (0123456789ab, " in captured.err

@@ -29,7 +29,7 @@ rounds = 30
 
 
 def comparable(index: pd.DataFrame) -> pd.DataFrame:
-    return index.drop(columns=["started", "finished"])
+    return index.drop(columns=["started", "finished", "git_commit"])
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ rounds = 40
 "norms.environment" = ["harsh", "rich"]
 "norms.population" = ["altruistic", "selfish", "mixed"]
 """
-TIMESTAMPS = ["started", "finished"]
+TIMESTAMPS = ["started", "finished", "git_commit"]  # when and by which checkout
 
 
 def sweep_cmd(path: Path, out: Path, *extra: str) -> list[str]:
