@@ -111,6 +111,9 @@ class RunFolder:
                 f"output folder {self.path} exists and is not empty; choose another --out"
             )
         self.previous = existing
+        if overwrite and existing is not None:
+            self._clear()
+            self.previous = None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write-test"
@@ -118,6 +121,12 @@ class RunFolder:
             probe.unlink()
         except OSError as err:
             raise OutputExistsError(f"cannot write to output folder {self.path}: {err.strerror}") from None
+
+    def _clear(self) -> None:
+        """Remove a previous run's files (only what a run writes), so nothing of it mixes in."""
+        for pattern in ("*.parquet", "*.csv", "calls.jsonl", "summary.json", MANIFEST):
+            for path in self.path.glob(pattern):
+                path.unlink()
 
     def file(self, name: str) -> Path:
         return self.path / name

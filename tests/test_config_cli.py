@@ -102,3 +102,13 @@ def test_entry_point_exit_status_and_help():
     helped = subprocess.run([sys.executable, "-m", "cli", "run", "--help"], capture_output=True,
                             text=True, cwd=ROOT)
     assert helped.returncode == 0 and "--resume" in helped.stdout
+
+
+def test_overwrite_replaces_the_previous_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["run", str(ROOT / "runs/demo.toml"), "--out", str(out), "--csv", "--quiet"]) == 0
+    (out / "calls.jsonl").write_text('{"stale": true}\n')
+    assert cli.main(["run", str(ROOT / "runs/demo.toml"), "--out", str(out), "--overwrite",
+                     "--quiet", "--seed", "8"]) == 0
+    assert not (out / "calls.jsonl").exists() and not (out / "rounds.csv").exists()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 8
