@@ -64,7 +64,7 @@ def scripted_norms_run(folder: Path, model: str, seed: int, vec0, vec1) -> dict:
             f.write(_answer_line(agent, 1, "effort", model, json.dumps({"effort": effort})))
             f.write(_answer_line(agent, 1, "punish", model, json.dumps({"punish": "none"})))
             f.write(_answer_line(agent, 1, "propose", model, json.dumps(
-                {"personal": f"Belief {agent}.", "community": policy})))
+                {"personal": f"I should fish gently, villager {agent}.", "community": policy})))
             f.write(_answer_line(agent, 1, "vote", model, json.dumps({"policy": policy})))
         for rnd, vectors in ((0, vec0), (1, vec1)):
             f.write(json.dumps({"kind": "embed", "agent": -1, "round": rnd, "phase": EMBED_PHASE,
