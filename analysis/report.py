@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -133,7 +132,6 @@ def norms_sections(rs: RunSet, alpha: float, figs: FigureStore, tables: dict,
     runs = rs.runs
     main = _main_runs(runs)
     sections = []
-    model_name = "model" if rs.model_key == "auto" else f"model ({rs.model_key})"
 
     overview = Section("Norms scenario: runs")
     # Runs per cell, one column per model: the design at a glance.
@@ -154,7 +152,7 @@ def norms_sections(rs: RunSet, alpha: float, figs: FigureStore, tables: dict,
         notes.append("No norms runs with ablation “full”: no survival bars, ANOVA or "
                      "trajectories.")
     else:
-        sections.append(_survival_section(main, alpha, figs, tables, notes, model_name))
+        sections.append(_survival_section(main, alpha, figs, tables, notes))
         sections.append(_trajectory_section(rs, main, figs, tables))
     scatter = _scatter_section(runs, figs, tables)
     if scatter:
@@ -164,7 +162,7 @@ def norms_sections(rs: RunSet, alpha: float, figs: FigureStore, tables: dict,
     return sections
 
 
-def _survival_section(main, alpha, figs, tables, notes, model_name) -> Section:
+def _survival_section(main, alpha, figs, tables, notes) -> Section:
     sec = Section("Survival time per model and condition")
     several_models = main["model"].nunique() > 1
     x, hue = ("model", "population") if several_models else ("population", None)

@@ -8,7 +8,6 @@ offer) uses the insert-and-absorb algorithm of Piepho (2004).
 
 from __future__ import annotations
 
-import itertools
 import string
 import warnings
 from dataclasses import dataclass, field
