@@ -128,6 +128,7 @@ def make_govsim_run(args: tuple[Path, dict]) -> None:
     metrics = run_metrics(Trajectory(rows, talk, months=g.months))
     summary = {"scenario": "govsim", **metrics}
     folder = RunFolder(path, overwrite=True)
+    folder.create()
     manifest = new_manifest(config, ["benchmarks/analysis.py"])
     folder.write_tables({"rounds": pd.DataFrame(stock_rows)}, "parquet")
     atomic_write_json(folder.file("summary.json"), summary)

@@ -111,7 +111,19 @@ class RunFolder:
                 f"output folder {self.path} exists and is not empty; choose another --out"
             )
         self.previous = existing
-        if overwrite and existing is not None:
+        self.overwrite = overwrite
+        # Fail before any work if the folder cannot be created or written; create it later,
+        # once the run is known to start (no half-made folder for a run that never began).
+        ancestor = self.path
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+            raise OutputExistsError(f"cannot write to output folder {self.path}: "
+                                    f"{ancestor} is not a writable folder")
+
+    def create(self) -> None:
+        """Make the folder (idempotent); an overwrite first removes the previous run's files."""
+        if self.overwrite and self.previous is not None:
             self._clear()
             self.previous = None
         try:

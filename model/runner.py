@@ -51,13 +51,17 @@ def llm_session(config: RunConfig, folder: RunFolder | None, *, resume: bool):
         replay = ReplaySource.from_file(config.llm.replay_log, strict=True)
     elif resume and log_path is not None and log_path.exists():
         replay = ReplaySource.from_file(log_path, strict=False)
-    call_log = CallLog(log_path) if log_path is not None else None
     with open_llm_host(config.llm) as host:
+        if replay is None or not replay.strict:
+            # Check every model before the run folder exists: a model that is not pulled
+            # leaves nothing behind.
+            with LLMClient(config.llm, host=host, seed=config.seed) as probe:
+                probe.check_models(set(config.llm.models or (config.llm.model,)))
+        if folder is not None:
+            folder.create()
+        call_log = CallLog(log_path) if log_path is not None else None
         client = LLMClient(config.llm, host=host, seed=config.seed, call_log=call_log, replay=replay)
         try:
-            if replay is None or not replay.strict:
-                models = set(config.llm.models or (config.llm.model,))
-                client.check_models(models)
             yield client
         finally:
             client.close()
@@ -78,12 +82,15 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
     manifest = new_manifest(config)
     if folder.previous:
         manifest["resumed_from"] = folder.previous.get("started")
-    folder.write_manifest(manifest)
     fmt = config.output.format
     status = "failed"
     model = None
+    started = False
     try:
         with llm_session(config, folder, resume=resume) as client:
+            folder.create()
+            folder.write_manifest(manifest)
+            started = True
             kwargs = {"llm_client": client} if client is not None else {}
             model = build_model(config, **kwargs)
             if uses_llm(config):
@@ -102,15 +109,17 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
         status = "interrupted"
         raise
     finally:
-        if model is not None:
-            written = folder.write_tables(model.tables(), fmt)
-            summary = model.summary()
-            if status == "completed":
-                atomic_write_json(folder.file("summary.json"), summary)
-            manifest.update(status=status, finished=now(), files=written, summary=summary)
-        else:
-            manifest.update(status=status, finished=now())
-        folder.write_manifest(manifest)
+        # Nothing is written for a run that never started (the error says why).
+        if started:
+            if model is not None:
+                written = folder.write_tables(model.tables(), fmt)
+                summary = model.summary()
+                if status == "completed":
+                    atomic_write_json(folder.file("summary.json"), summary)
+                manifest.update(status=status, finished=now(), files=written, summary=summary)
+            else:
+                manifest.update(status=status, finished=now())
+            folder.write_manifest(manifest)
     return summary
 
 

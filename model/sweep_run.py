@@ -118,6 +118,7 @@ class SweepModel(CommonsModel):
         # clean folder, so nothing of the broken attempt is kept or counted.
         shutil.rmtree(run_dir, ignore_errors=True)
         self._folder = RunFolder(run_dir)
+        self._folder.create()
         self._manifest = _manifest(config, context.command)
         self._manifest["sweep"] = {"name": context.sweep, "run_id": self.run_id}
         self._folder.write_manifest(self._manifest)
