@@ -14,14 +14,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 TEXT_MIN = 12  # characters of a belief or policy: a grammar-bound 135M model otherwise says "True"
-BELIEF_MAX = 200  # characters of a personal belief
-POLICY_MAX = 200  # characters of a proposed community policy
-VOTE_MAX = 240  # characters of a vote (a copied policy, with room for stray quotes)
+BELIEF_MAX = 150  # characters of a personal belief
+POLICY_MAX = 150  # characters of a proposed community policy
+VOTE_MAX = 180  # characters of a vote (a copied policy, with room for stray quotes)
 NOBODY = "none"
 
 # Answer tokens a phase gets at least, whatever llm.num_predict says: room for a full-length
 # answer (the schema's grammar ends short answers by itself).
-MIN_PREDICT = {"effort": 0, "punish": 0, "propose": 224, "vote": 128}
+MIN_PREDICT = {"effort": 0, "punish": 0, "propose": 256, "vote": 160}
 
 _STRICT = ConfigDict(extra="forbid")
 
