@@ -21,7 +21,7 @@ from agents.llm.errors import LLMSetupError
 from agents.llm.host import answers, open_llm_host
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
-from agents.llm.session import models_of, open_llm
+from agents.llm.session import models_of
 from llm_fakes import FALLBACK, MODEL, Effort, FakeOllama, config, effort_request
 
 GOOD = '{"effort": 0.3, "reason": "steady"}'
@@ -383,12 +383,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_open_llm_replays_a_run_folder_without_a_server(tmp_path) -> None:
+def test_a_run_session_replays_its_folder_without_a_server(tmp_path) -> None:
+    from model.config import RunConfig
+    from model.run_folder import RunFolder
+    from model.runner import llm_session
+
     with CallLog(tmp_path / "calls.jsonl") as log:
         with LLMClient(config(), transport=FakeOllama(_varied_chat).transport(), call_log=log, seed=4) as c:
             recorded, _ = _scripted_run(c)
     lines = (tmp_path / "calls.jsonl").read_text()
-    with open_llm(config(backend="replay"), run_dir=tmp_path, seed=4) as client:
+    run_config = replace(RunConfig(policy="llm", seed=4), llm=config(backend="replay"))
+    with llm_session(run_config, RunFolder(tmp_path, overwrite=True), resume=False) as client:
         assert client.offline
         replayed, _ = _scripted_run(client)
     assert replayed == recorded
