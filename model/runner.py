@@ -109,7 +109,7 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
                 model.on_round_end(lambda m: folder.write_tables(m.tables(), fmt))
             if on_round is not None:
                 model.on_round_end(on_round)
-            bar = _progress(config, progress)
+            bar = _progress(config.name, model.max_rounds, progress)
             while model.running:
                 model.step()
                 bar.update(1)
@@ -134,10 +134,10 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
     return summary
 
 
-def _progress(config: RunConfig, enabled: bool):
+def _progress(name: str, total: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=config.rounds, unit="round", desc=config.name, leave=False,
+    return tqdm(total=total, unit="round", desc=name, leave=False,
                 disable=not enabled or not sys.stderr.isatty(), file=sys.stderr)
 
 
