@@ -77,7 +77,7 @@ def ui_server(ollama_host, tmp_path_factory):
 def live_page(browser, ui_server):
     """One browser tab on the page for the module's tests (they continue each other's run).
     Requests to anything but the page's own server are recorded: the page must work offline."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context = browser.new_context(viewport={"width": 1600, "height": 1500})
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.outside_requests = []
