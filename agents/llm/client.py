@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import math
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -71,6 +72,14 @@ def call_seed(run_seed: int, agent_id: int, round: int, phase: str, attempt: int
     reproducible and each retry samples differently."""
     key = f"{run_seed}|{agent_id}|{round}|{phase}|{attempt}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % (2**31 - 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client: httpx would otherwise load the system's
+    certificates again for each client (a noticeable cost per run, and plain-http hosts never
+    use it)."""
+    return ssl.create_default_context()
 
 
 def _now() -> float:
@@ -192,9 +201,8 @@ class LLMClient:
                         self.config, self.host, timeout, self.call_log
                     )
                 else:
-                    self._ollama_client = ollama.Client(
-                        host=self.host, timeout=timeout, **self._httpx_kwargs
-                    )
+                    kwargs = {"verify": _tls_context(), **self._httpx_kwargs}
+                    self._ollama_client = ollama.Client(host=self.host, timeout=timeout, **kwargs)
             return self._ollama_client
 
     def check_models(self, models: Iterable[str]) -> None:

@@ -53,7 +53,8 @@ def resolve_host(host: str | None = None, config: LLMConfig | None = None) -> st
 def answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     """True if an Ollama API answers ``GET /api/version`` at ``url`` within ``timeout_s``."""
     try:
-        response = httpx.get(f"{url}/api/version", timeout=timeout_s)
+        # No TLS context for a plain-http probe: building one reloads every system certificate.
+        response = httpx.get(f"{url}/api/version", timeout=timeout_s, verify=url.startswith("https"))
     except httpx.HTTPError:
         return False
     return response.status_code == 200
