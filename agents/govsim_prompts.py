@@ -17,9 +17,14 @@ from pathlib import Path
 from string import Template
 from typing import Iterable, Sequence
 
+from agents.peer_text import one_line, quoted
+
 PROMPT_DIR = Path(__file__).resolve().parent / "prompts" / "govsim"
 DECISIONS = ("harvest", "utterance", "summary", "limit", "reflection")
 START_YEAR = 2024  # GovSim's calendar starts on 2024-01-01
+# Caps on text written by one villager (or the mayor's report) when another villager reads it.
+UTTERANCE_CHARS = 1200
+MEMORY_CHARS = 600
 
 
 def month_date(month: int, when: str = "start") -> date:
@@ -100,14 +105,20 @@ class PromptBook:
                          ex_taken=taken, ex_left=left, ex_next=nxt)
 
     def memory_list(self, items: Iterable[tuple[str, str]], numbered: bool = False) -> str:
-        """``items`` are (date, text) pairs, oldest first."""
+        """``items`` are (date, text) pairs, oldest first.
+
+        Memories hold model output (summaries, notes), so each stays one capped line.
+        """
         key = "numbered_memory_line" if numbered else "memory_line"
-        lines = [fill(self.common[key], number=i, date=d, text=t)
+        lines = [fill(self.common[key], number=i, date=d, text=one_line(t, MEMORY_CHARS))
                  for i, (d, t) in enumerate(items, start=1)]
         return "\n".join(lines) if lines else self.common["no_memories"]
 
     def conversation(self, lines: Iterable[tuple[str, str]]) -> str:
-        return "\n".join(fill(self.common["conversation_line"], speaker=s, text=t) for s, t in lines)
+        """One line per utterance, the words quoted: a villager cannot add lines, speakers or
+        a mayor's report to the conversation others read."""
+        return "\n".join(fill(self.common["conversation_line"], speaker=s, text=quoted(t, UTTERANCE_CHARS))
+                         for s, t in lines)
 
     def mayor_report(self, catches: Sequence[tuple[str, int]]) -> str:
         sep = " " if self.language == "en" else ""
