@@ -319,17 +319,23 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read and validate a TOML run config; raise ConfigError with one line on any problem."""
+def read_toml(path: str | Path, what: str = "config") -> dict:
+    """The table in a TOML file, or ConfigError with one line saying what is wrong with it."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"{what} file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read and validate a TOML run config; raise ConfigError with one line on any problem."""
+    path = Path(path)
+    data = read_toml(path)
     data = _merge(data, _nest(overrides or {}))
     data.setdefault("name", path.stem)
     return build(RunConfig, data)

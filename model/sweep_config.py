@@ -23,12 +23,12 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from model.config import ConfigError, RunConfig, _num, apply_overrides, build, load_config
+from model.config import (ConfigError, RunConfig, _num, apply_overrides, build, load_config,
+                          read_toml)
 
 # Keys a grid or a variant may not vary: the seed has its own list, the name is the run id.
 _RESERVED = {"seed", "name"}
@@ -127,14 +127,7 @@ def load_sweep(path: str | Path, overrides: dict[str, Any] | None = None,
     """Read and validate a sweep TOML; ``overrides`` are dotted run-config keys applied to the
     base (like [set]); ``settings`` replace plain settings (e.g. from the command line)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    data = read_toml(path, "sweep")
     data.setdefault("name", path.stem)
     return sweep_from_dict(data, base_dir=path.parent, source=path, overrides=overrides,
                            settings=settings)
