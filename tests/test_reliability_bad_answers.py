@@ -100,12 +100,17 @@ def requests():
             seen.setdefault(req.phase.split(":")[0], req)
             return super()._decide(req)
 
+    # Answers valid enough that every phase is reached (a silent discussion would skip the
+    # summary and limit calls); the requests themselves do not depend on the answers.
+    speaking = {"utterance": json.dumps({"response": "Let us each take ten.",
+                                         "ends_conversation": True, "next_speaker": ""})}
     for config in (norms_config(1, rounds=1), govsim_config(1, months=1)):
-        source = ScriptedAnswers(lambda kind: "{}")
+        source = ScriptedAnswers(lambda kind: speaking.get(kind, "{}"))
         client = Capturing(config.llm, host="http://scripted.test:1", seed=1, replay=source,
                            transport=httpx.MockTransport(_embeddings))
         model = build_model(config, llm_client=client)
         model.step()
+    assert set(NORMS_TYPES + GOVSIM_TYPES) <= set(seen), sorted(seen)
     return seen
 
 
