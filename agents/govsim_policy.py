@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from agents import llm_exchange
 from agents.govsim_parsing import (match_name, parse_harvest, parse_limit, parse_notes,
                                    parse_summary, parse_utterance)
 from agents.govsim_schemas import (chars, harvest_schema, limit_schema, nonblank, notes_schema,
@@ -254,14 +255,8 @@ class GovSimPolicy:
                 "prompt": prompt, "completion": None if d is None else d.raw}
 
     def _decide_all(self, model, villagers: Sequence, requests: list) -> list:
-        if model.llm is None:
-            raise RuntimeError("GovSim villagers need an LLM client: run them through "
-                               "model.runner.run, or pass llm_client= to GovSimModel")
-        decisions = model.llm.decide_all(requests)
+        decisions = llm_exchange.ask(model, villagers, requests)
         for v, req, d in zip(villagers, requests, decisions):
-            v.last_exchange = {"round": req.round, "phase": req.phase, "model": req.model,
-                               "messages": req.messages, "answer": d.raw,
-                               "value": d.value.model_dump(), "fallback": d.fallback}
             if d.fallback:
                 model.note_fallback(v, req.phase, d)
         return decisions

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from agents import llm_exchange
 from agents.beliefs import draw_initial_beliefs
 from agents.norm_prompts import NormPrompts, Shown
 from agents.norm_schemas import (BELIEF_MAX, MIN_PREDICT, NOBODY, POLICY_MAX, TEXT_MIN,
@@ -170,12 +171,4 @@ class LLMPolicy:
         )
 
     def _decide_all(self, model, agents: Sequence, requests: list) -> list:
-        if model.llm is None:
-            raise RuntimeError("LLM villagers need an LLM client: run them through "
-                               "model.runner.run, or pass llm_client= to the model")
-        decisions = model.llm.decide_all(requests)
-        for agent, req, d in zip(agents, requests, decisions):
-            agent.last_exchange = {"round": req.round, "phase": req.phase, "model": req.model,
-                                   "messages": req.messages, "answer": d.raw,
-                                   "value": d.value.model_dump(), "fallback": d.fallback}
-        return decisions
+        return llm_exchange.ask(model, agents, requests)
