@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/embedded_server.py            # all measurements (~5-10 min idle)
     .venv/bin/python benchmarks/embedded_server.py --quick    # fewer calls
+    .venv/bin/python benchmarks/embedded_server.py --rounds 0 --ab-rounds 6   # only 1 vs 2 slots
 
 Measures: start time (cold conversion cache and warm), latency of one structured chat call
 (a ~330-token villager prompt, bounded JSON schema), calls/s with 1 vs 2 llama.cpp slots
@@ -140,6 +141,35 @@ def summary(r: dict) -> str:
     return " | ".join(parts)
 
 
+def slots_ab(rounds: int) -> None:
+    """1 vs 2 slots in one process, alternating pairs of concurrent calls, so that drifting
+    load from other jobs hits both configurations alike."""
+    import ollama
+
+    from agents.llm.server import EmbeddedServer
+
+    servers = {n: EmbeddedServer(n_parallel=n, embeddings=False) for n in (1, 2)}
+    clients = {n: ollama.Client(host=s.start(), timeout=900) for n, s in servers.items()}
+    spent, done = {1: 0.0, 2: 0.0}, {1: 0, 2: 0}
+    try:
+        for rnd in range(rounds):
+            for n in (1, 2) if rnd % 2 == 0 else (2, 1):
+                t = time.perf_counter()
+                with ThreadPoolExecutor(2) as pool:
+                    list(pool.map(lambda i, c=clients[n]: c.chat(
+                        model="smollm2:135m", messages=villager_messages(i), format=SCHEMA,
+                        options={"seed": i, "temperature": 0.7, "num_predict": 100}),
+                        range(2 * rnd, 2 * rnd + 2)))
+                spent[n] += time.perf_counter() - t
+                done[n] += 2
+        for n in (1, 2):
+            print(f"{n} slot(s), 2 concurrent callers: {done[n] / spent[n]:.3f} calls/s "
+                  f"(load now {load():.1f})", flush=True)
+    finally:
+        for s in servers.values():
+            s.stop()
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--worker", action="store_true")
@@ -153,6 +183,7 @@ def main() -> None:
     p.add_argument("--cold-cache", action="store_true")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--ab-rounds", type=int, default=6, help="rounds of the interleaved 1-vs-2-slot test")
     args = p.parse_args()
     if args.worker:
         print(json.dumps(worker(args)))
@@ -172,6 +203,8 @@ def main() -> None:
         print(f"-- round {rnd + 1}", flush=True)
         for name, flags in configs.items():
             print(summary(run_config(name, flags)), flush=True)
+    print("-- 1 vs 2 slots, interleaved", flush=True)
+    slots_ab(2 if args.quick else args.ab_rounds)
 
 
 if __name__ == "__main__":
