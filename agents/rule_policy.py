@@ -1,8 +1,10 @@
 """Rule-based villagers (Gupta et al., Sec. 3.1, 4.1): numeric strategies, no language model.
 
 Effort is the villager's strategy; each villager inspects one random peer and punishes a
-violator; social learning copies a richer peer's strategy by the Fermi rule with mutation; the
-community norm is the median of the proposed caps.
+violator; a villager fined for a catch whose excess over the norm did not pay for the fine cuts
+its effort back to the norm (individual learning from consequences); social learning copies a
+richer peer's strategy by the Fermi rule with mutation; the community norm is the median of the
+proposed caps.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class RuleBasedPolicy:
     def learn(self, model, agents: Sequence[CPRAgent]) -> None:
         """Payoff-biased imitation, updated synchronously so the order of villagers is irrelevant."""
         cfg = model.config.learning
+        if cfg.learn_from_punishment:
+            self.heed_punishment(model, agents)
         rng = model.random
         w = cfg.payoff_smoothing
         for agent in agents:
@@ -83,6 +87,27 @@ class RuleBasedPolicy:
         for agent in agents:
             if agent.unique_id in updates:
                 agent.effort, agent.monitoring, agent.belief, agent.punish_prob = updates[agent.unique_id]
+
+    @staticmethod
+    def heed_punishment(model, agents: Sequence[CPRAgent]) -> None:
+        """Individual learning from the consequence of a fine (Gupta et al., abstract: villagers
+        "individually learn from the consequences of harvesting, monitoring, and punishing").
+
+        A villager fined this round for catching more than the adopted norm, whose excess catch
+        was worth less than the fine, cuts its effort to what would have kept it within the norm.
+        Without it a fine acts only through imitation, which cannot hold effort down once the
+        stock has fallen (the cap is in fish), and switching punishment off changes nothing.
+        Before the first vote there is no shared norm to learn from.
+        """
+        cap = model.norm.cap
+        if cap is None:
+            return
+        norms = model.config.norms
+        for agent in agents:
+            if agent.received and agent.harvest > cap:
+                fine = norms.penalty * (agent.received if norms.stack_penalties else 1)
+                if agent.harvest - cap < fine:
+                    agent.effort *= cap / agent.harvest
 
     def propose(self, model, agents: Sequence[CPRAgent]) -> list[Proposal]:
         return [Proposal(a.unique_id, norm_text(a.belief), cap=a.belief) for a in agents]
