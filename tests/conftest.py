@@ -8,8 +8,11 @@ own client or passes OLLAMA_HOST to a subprocess) or ``ollama_client`` (an offic
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # One call on the embedded SmolLM2-135M takes about 1.5 s; a busy 2-core machine can be
 # several times slower, so the client timeout is generous.
@@ -36,3 +39,23 @@ def ollama_client(ollama_host: str):
 
     with ollama.Client(host=ollama_host, timeout=httpx.Timeout(LLM_TIMEOUT_S, connect=5.0)) as client:
         yield client
+
+
+# The LLM demo, shortened to 2 villagers x 2 rounds: at most 16 chat decisions (plus retries,
+# usually none) and 3 embedding calls, about 1.5 minutes on a 2-core machine. Several test
+# modules read this one real run instead of each paying for its own.
+LLM_DEMO_OVERRIDES = ("rounds=2", "norms.n_agents=2")
+
+
+@pytest.fixture(scope="session")
+def llm_demo_run(ollama_host: str, tmp_path_factory) -> tuple[Path, list[str]]:
+    """runs/demo-llm.toml run through the CLI against the embedded server: its folder, and the
+    ``--set`` arguments that shortened it (a replay must repeat them)."""
+    from cli import main as cli_main
+
+    live = tmp_path_factory.mktemp("llm_demo") / "live"
+    args = ["run", str(ROOT / "runs" / "demo-llm.toml"), "--out", str(live), "--quiet",
+            "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"']
+    shortened = [arg for item in LLM_DEMO_OVERRIDES for arg in ("--set", item)]
+    assert cli_main(args + shortened) == 0
+    return live, shortened

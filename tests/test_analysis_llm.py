@@ -1,13 +1,13 @@
 """The report over a real LLM run on the embedded server next to rule-based runs.
 
-LLM budget: one norms run of 2 villagers x 2 rounds, at most 4 decisions per villager and
-round = 16 chat decisions (plus retries, usually none) and 3 embedding calls; about 25-40 s on
-SmolLM2-135M.
+LLM budget: none of its own. The LLM run is the session's shared demo run (conftest.llm_demo_run:
+2 villagers x 2 rounds, at most 16 chat decisions and 3 embedding calls), copied in as ``llm``.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -21,13 +21,10 @@ pytestmark = pytest.mark.llm
 
 
 @pytest.fixture(scope="module")
-def mixed_runs(ollama_host, tmp_path_factory):
+def mixed_runs(llm_demo_run, tmp_path_factory):
     root = tmp_path_factory.mktemp("analysis_llm")
-    config = RunConfig(policy="llm", seed=5, rounds=2).replace(**{
-        "norms.n_agents": 2, "norms.population": "mixed", "norms.environment": "rich",
-        "llm.backend": "ollama", "llm.host": ollama_host, "llm.model": "smollm2:135m",
-        "llm.temperature": 0.0})
-    llm_summary = run(config, root / "runs" / "llm", progress=False)
+    shutil.copytree(llm_demo_run[0], root / "runs" / "llm")
+    llm_summary = json.loads((root / "runs" / "llm" / "summary.json").read_text())
     for seed in (1, 2):
         rule = RunConfig(seed=seed, rounds=2).replace(**{
             "norms.n_agents": 2, "norms.population": "mixed", "norms.environment": "rich"})

@@ -1,8 +1,8 @@
 """runs/demo-llm.toml end to end with real calls on the embedded server, then a strict replay of
 its call log that must reproduce every table.
 
-LLM budget: 4 villagers x 5 rounds x at most 4 decisions = at most 80 chat decisions (plus
-retries) and 6 embedding calls; fewer when the society collapses early. The replay makes none.
+LLM budget: the session's shared demo run (conftest.llm_demo_run, shortened to 2 villagers x
+2 rounds: at most 16 chat decisions plus retries, and 3 embedding calls). The replay makes none.
 """
 
 from __future__ import annotations
@@ -29,13 +29,11 @@ def _tables(folder: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def demo(ollama_host, tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo_llm")
-    live, replay = root / "live", root / "replay"
-    # The CLI, as a user runs it; the session's embedded server stands in for backend "auto".
-    assert cli_main(["run", str(DEMO), "--out", str(live), "--quiet",
-                     "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"']) == 0
-    assert cli_main(["run", str(DEMO), "--out", str(replay), "--quiet",
+def demo(llm_demo_run, tmp_path_factory):
+    # The CLI, as a user runs it; the session's embedded server stood in for backend "auto".
+    live, shortened = llm_demo_run
+    replay = tmp_path_factory.mktemp("demo_llm") / "replay"
+    assert cli_main(["run", str(DEMO), "--out", str(replay), "--quiet", *shortened,
                      "--set", 'llm.backend="replay"',
                      "--set", f'llm.replay_log="{live / "calls.jsonl"}"']) == 0
     return live, replay
@@ -45,7 +43,7 @@ def test_demo_runs_with_real_answers(demo):
     live, _ = demo
     summary = json.loads((live / "summary.json").read_text())
     rounds_run = summary["rounds_run"]
-    assert 1 <= rounds_run <= 5 and summary["survival_time"] == rounds_run
+    assert 1 <= rounds_run <= 2 and summary["survival_time"] == rounds_run
     t = _tables(live)
     rounds = t["rounds"].set_index("Round")
     calls = [r for r in read_calls(live / "calls.jsonl") if r["kind"] == "chat"]
@@ -60,7 +58,7 @@ def test_demo_runs_with_real_answers(demo):
     assert (rounds["LLM_prompt_tokens"].iloc[1:] > 0).all()
     # Round 1 effort calls: one per villager, with the static preamble first.
     first = [r for r in calls if r["round"] == 1 and r["phase"] == "effort" and r["attempt"] == 0]
-    assert len(first) == 4 and len({r["messages"][0]["content"] for r in first}) == 1
+    assert len(first) == 2 and len({r["messages"][0]["content"] for r in first}) == 1
     agents = t["agents"]
     played = agents[agents["Round"] >= 1]
     assert played["Effort"].between(0, 1).all()

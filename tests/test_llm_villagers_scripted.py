@@ -97,6 +97,9 @@ def scripted(tmp_path_factory):
     config = RunConfig(policy="llm", seed=11, rounds=2).replace(**{
         "norms.n_agents": 3, "norms.population": "mixed", "llm.backend": "replay",
         "llm.replay_log": str(log), "llm.max_retries": 2, "output.format": "csv",
+        # The hand computations below use these values, whatever the calibrated defaults are.
+        "norms.catchability": 0.05, "norms.consumption": 3.0, "norms.initial_wealth": 10.0,
+        "norms.collapse_threshold": 3.0, "norms.penalty": 10.0, "norms.punish_cost": 1.0,
         "llm.models": ["smollm2:135m", "qwen3:8b"]})  # a heterogeneous society
     seen = {}
 
