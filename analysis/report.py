@@ -79,6 +79,8 @@ def fmt_p(p: float) -> str:
 
 
 def _fmt_value(col: str, v) -> str:
+    if isinstance(v, float) and v == np.inf:
+        return "∞"  # an exact fit's F
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "—"
     if isinstance(v, (bool, np.bool_)):

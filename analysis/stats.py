@@ -44,6 +44,10 @@ class AnovaResult:
     notes: list[str] = field(default_factory=list)
 
 
+# A residual sum of squares below this share of the total is round-off: an exact fit.
+_EXACT_FIT = 1e-12
+
+
 def anova_table(runs: pd.DataFrame, dv: str = "survival_time",
                 factors: tuple[str, str] = ("model", "altruist_share"),
                 by: str | None = "environment", typ: int = 2) -> AnovaResult:
@@ -99,6 +103,11 @@ def anova_table(runs: pd.DataFrame, dv: str = "survival_time",
             warnings.simplefilter("ignore", RuntimeWarning)  # F of a zero residual variance
             aov = anova_lm(fit, typ=typ)
         ss_total = float(((frame["y"] - frame["y"].mean()) ** 2).sum())
+        # Runs identical within every cell (a round cap every run reaches, say) leave a residual
+        # of round-off only, whose F of ~1e30 would look like a measurement: it is infinite.
+        exact = float(aov.loc["Residual", "sum_sq"]) <= _EXACT_FIT * ss_total
+        if exact:
+            notes.append(f"{level}: runs do not vary within the cells; F is infinite.")
         label = {f"C({names[f]})": EFFECT_NAMES.get(f, f) for f in usable}
         if interaction:
             a, b = usable
@@ -111,8 +120,12 @@ def anova_table(runs: pd.DataFrame, dv: str = "survival_time",
             rows.append({
                 by or "group": level, "effect": label[term], "df": int(round(rec["df"])),
                 "sum_sq": float(rec["sum_sq"]),
-                "F": float(rec["F"]) if term != "Residual" else np.nan,
-                "p": float(rec["PR(>F)"]) if term != "Residual" else np.nan,
+                "F": np.nan if term == "Residual" else (
+                    (np.inf if rec["sum_sq"] > _EXACT_FIT * ss_total else np.nan) if exact
+                    else float(rec["F"])),
+                "p": np.nan if term == "Residual" else (
+                    (0.0 if rec["sum_sq"] > _EXACT_FIT * ss_total else np.nan) if exact
+                    else float(rec["PR(>F)"])),
                 "eta_sq": float(rec["sum_sq"]) / ss_total if ss_total > 0 else np.nan,
                 "n": len(frame),
             })

@@ -89,6 +89,13 @@ class CommonsModel(Engine):
             cls(self, llm_model=self.config.llm.model_for(i) if self.config.policy == "llm" else None)
             for i, cls in enumerate(kinds)
         ]  # created in id order
+        if self.config.policy == "llm":
+            # The traits were drawn all the same, so the RNG stream does not depend on the
+            # policy; but an LLM villager's strategy is in its words, not in numbers, and a
+            # number shown for it in the tables would be a rule-based draw it never used.
+            for villager in self._villagers:
+                villager.effort = villager.belief = float("nan")
+                villager.monitoring = villager.punish_prob = float("nan")
         self.policy = make_policy(self.config, self)
 
         mods = self.config.modules
@@ -124,12 +131,15 @@ class CommonsModel(Engine):
     def compliance(self) -> float:
         """Share of villagers alive at the round's start who harvested within the norm.
 
-        Before any norm is adopted each villager is judged by its own belief.
+        Before any norm is adopted each villager is judged by its own belief. A norm in words
+        (LLM villagers) has no numeric cap to judge a catch by: NaN, not a guess.
         """
         present = [a for a in self.agents if a.alive or a.died_round == self.round]
         if not present or self.round == 0:
             return float("nan")
         cap = self.norm.cap
+        if cap is None and self.config.policy == "llm":
+            return float("nan")
         within = sum(a.harvest <= (cap if cap is not None else a.belief) + 1e-9 for a in present)
         return within / len(present)
 

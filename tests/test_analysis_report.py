@@ -215,6 +215,7 @@ def test_anova_matches_least_squares_model_comparison(lab, truth):
     main = sweep[sweep["ablation"] == "full"]  # the LLM-scripted runs are a third model level
     # The report's ANOVA covers every full run, including the scripted LLM runs (rich only).
     table = report.tables["anova"]
+    exact_fits = []
     for env in ENVS:
         data = pd.concat([main, truth[1]])
         data = data[(data["environment"] == env) & (data["ablation"] == "full")]
@@ -237,16 +238,26 @@ def test_anova_matches_least_squares_model_comparison(lab, truth):
                                ("Model × ratio", a.shape[1] * b.shape[1])):
             if effect not in got.index:
                 continue
-            f = (ss[effect] / df_eff) / (rss_full / df_res)
             assert got.loc[effect, "df"] == df_eff
+            assert got.loc[effect, "eta_sq"] == pytest.approx(ss[effect] / ss_total, rel=1e-8,
+                                                              abs=1e-12)
+            if rss_full <= 1e-12 * ss_total:  # no variation within cells: F is infinite
+                exact_fits.append(env)
+                if ss[effect] > 1e-12 * ss_total:
+                    assert got.loc[effect, "F"] == np.inf and got.loc[effect, "p"] == 0.0
+                else:  # 0 / 0
+                    assert np.isnan(got.loc[effect, "F"]) and np.isnan(got.loc[effect, "p"])
+                continue
+            f = (ss[effect] / df_eff) / (rss_full / df_res)
             assert got.loc[effect, "F"] == pytest.approx(f, rel=1e-8)
             assert got.loc[effect, "p"] == pytest.approx(sps.f.sf(f, df_eff, df_res), rel=1e-6)
-            assert got.loc[effect, "eta_sq"] == pytest.approx(ss[effect] / ss_total, rel=1e-8)
         assert got.loc["Residual", "df"] == df_res
         # The F values are printed in the report as Table 1 shows them.
         html = report.html.read_text()
         for value in got["F"].dropna():
-            assert f"<td>{value:.2f}</td>" in html
+            assert (f"<td>{value:.2f}</td>" if np.isfinite(value) else "<td>∞</td>") in html
+    # At least one environment has runs that vary within cells, so the F values are checked.
+    assert len(set(exact_fits)) < len(ENVS), exact_fits
 
 
 def test_tukey_letters_agree_with_scipy(lab, truth):
