@@ -121,6 +121,14 @@ def test_initial_beliefs_come_from_each_kind_bank(scripted):
     for kind, text in zip(start["Kind"], start["BeliefText"]):
         assert text in belief_bank(kind)
     assert start["BeliefText"].iloc[0] != start["BeliefText"].iloc[1]  # dealt without replacement
+    # Their strategy is in words: no numeric traits before their first answer...
+    for column in ("Effort", "Belief", "Monitoring", "PunishProb"):
+        assert start[column].isna().all(), column
+    rounds = tables["rounds"].set_index("Round")
+    assert np.isnan(rounds.loc[0, "MeanEffort"])
+    # ...and a norm in words has no numeric cap to count compliance against.
+    assert rounds["Compliance"].isna().all()
+    assert rounds.loc[1, "MeanEffort"] == pytest.approx((0.2 + 0.4 + 1.0) / 3)
 
 
 def test_harvest_punishment_and_wealth(scripted):
