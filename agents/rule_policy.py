@@ -26,8 +26,59 @@ def norm_text(cap: float) -> str:
 
 
 class RuleBasedPolicy:
+    def __init__(self) -> None:
+        # The villagers' shared estimate of the chance that a catch above the norm is fined,
+        # learnt from the fines they see (``observe_fines``); None until the first round, which
+        # starts from the configured guess.
+        self.fine_rate: float | None = None
+        self.fines_seen = False  # has anyone been fined yet?
+
     def choose_efforts(self, model, agents: Sequence[CPRAgent]) -> list[float]:
+        if self.fine_rate is None:
+            self.fine_rate = model.config.learning.fine_rate_prior
+        if model.config.learning.deterrence:
+            self.deter(model, agents)
         return [a.effort for a in agents]
+
+    def deter(self, model, agents: Sequence[CPRAgent]) -> None:
+        """Deterrence: hold the catch to the norm when the expected fine exceeds the excess.
+
+        The paper's villagers know the penalty beta, the stock and that negative wealth is death
+        (all are in its prompts); a villager whose effort would catch more than the adopted
+        norm, by less than beta times the observed chance of being fined, or who would die if
+        fined once anyone has been fined, lowers its effort to catch exactly the norm. A larger
+        beta thus deters villagers before they are fined rather than only fining them (a fine
+        as large as the endowment can kill at once, and any death ends a run).
+        """
+        cap = model.norm.cap
+        norms = model.config.norms
+        expected_fine = norms.penalty * self.fine_rate
+        per_effort = norms.catchability * model.lake.stock
+        if cap is None or per_effort <= 0 or not (expected_fine > 0 or self.fines_seen):
+            return
+        for agent in agents:
+            catch = agent.effort * per_effort
+            excess = catch - cap
+            # Negative wealth is death (also in the prompts): no excess is worth a fatal fine.
+            fatal = self.fines_seen and (agent.wealth + catch - norms.consumption
+                                         - norms.punish_cost - norms.penalty < 0)
+            if excess > 0 and (excess < expected_fine or fatal):
+                # A hair under the cap, so rounding never makes the catch exceed it.
+                agent.effort = cap / per_effort * (1 - 1e-9)
+
+    def observe_fines(self, model, agents: Sequence[CPRAgent]) -> None:
+        """Update ``fine_rate`` with this round's share of norm-breakers who were fined."""
+        self.fines_seen = self.fines_seen or any(a.received for a in model.agents)
+        cap = model.norm.cap
+        if cap is None:
+            return
+        present = [a for a in model.agents if a.alive or a.died_round == model.round]
+        over = [a for a in present if a.harvest > cap + 1e-9]
+        if not over:
+            return
+        share = sum(1 for a in over if a.received) / len(over)
+        w = model.config.learning.payoff_smoothing
+        self.fine_rate = (1 - w) * self.fine_rate + w * share
 
     # Scalar draws use the model's seeded stdlib generator (model.random): for one number at a
     # time it is an order of magnitude cheaper than numpy's.
@@ -52,6 +103,8 @@ class RuleBasedPolicy:
     def learn(self, model, agents: Sequence[CPRAgent]) -> None:
         """Payoff-biased imitation, updated synchronously so the order of villagers is irrelevant."""
         cfg = model.config.learning
+        if cfg.deterrence:
+            self.observe_fines(model, agents)
         if cfg.learn_from_punishment:
             self.heed_punishment(model, agents)
         rng = model.random

@@ -113,6 +113,13 @@ class LearningConfig:
     # A fined villager whose excess catch did not pay for the fine cuts its effort to the norm
     # (individual learning from consequences; needed for finding (a), see analysis/validation).
     learn_from_punishment: bool = True
+    # Deterrence (off by default): villagers know beta, the stock and that negative wealth is
+    # death (the paper's prompts show all three) and learn the chance a norm-breaker is fined
+    # from the fines they see; one whose excess catch is worth less than the expected fine, or
+    # whom a fine would kill, holds its catch to the norm. Meant for finding (b), where a large
+    # fine otherwise only kills sooner; on its own it does not make (b) hold (README).
+    deterrence: bool = False
+    fine_rate_prior: float = _num(0.25, 0.0, 1.0, "deterrence: guessed chance a breaker is fined")
 
 
 @dataclass(frozen=True)

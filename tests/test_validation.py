@@ -6,7 +6,8 @@ the model lacks what each finding needs, and must fail there: without the fined 
 lesson (learning.learn_from_punishment = false), switching punishment off changes nothing
 measurable (a); with a large endowment (P(0) = 40), the altruists' lean rounds and fines in the
 rich lake no longer kill them, and the all-altruist village outlives the others (c).
-About 2,200 runs in all.
+A deterrence check: with learning.deterrence on, no villager dies of a fine it knew would
+kill it (beta 18 > P(0)); off, some do. About 2,300 runs in all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.validation import base_config, c_ordering, run_validation
+from model.commons_model import CommonsModel
 
 SEED = 0
 RUNS_A = 100  # paired seeds per beta and arm: identical first 15 rounds
@@ -71,3 +73,26 @@ def test_c_check_fails_when_fines_cannot_ruin_altruists():
     assert not c_holds(ordering), ordering
     # The altruists now outlive the selfish villagers in the rich lake.
     assert ordering["rich"].index("altruistic") < ordering["rich"].index("selfish"), ordering
+
+
+def fined_deaths(deterrence: bool, seeds=range(30)) -> int:
+    """Villagers who die in a round in which they were fined, from round 2 (the first norm) on:
+    beta 18 exceeds the endowment, r = 0.5, the 50/50 mix."""
+    deaths = 0
+    for seed in seeds:
+        cfg = base_config("text", **{"norms.penalty": 18.0, "norms.growth_rate": 0.5,
+                                     "norms.population": "mixed",
+                                     "learning.deterrence": deterrence})
+        model = CommonsModel(cfg, rng=seed)
+        while model.running and model.round < 40:
+            model.step()
+            deaths += sum(1 for a in model.agents if a.died_round == model.round
+                          and a.received and model.round >= 2)
+    return deaths
+
+
+def test_deterrence_prevents_fatal_fines():
+    # Without deterrence a fine larger than a villager's wealth kills it; a deterred villager
+    # who knows beta holds its catch to the norm instead.
+    assert fined_deaths(False) > 0
+    assert fined_deaths(True) == 0
