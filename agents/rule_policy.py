@@ -163,7 +163,11 @@ class RuleBasedPolicy:
                     agent.effort *= cap / agent.harvest
 
     def propose(self, model, agents: Sequence[CPRAgent]) -> list[Proposal]:
-        return [Proposal(a.unique_id, norm_text(a.belief), cap=a.belief) for a in agents]
+        scale = 1.0
+        if model.config.learning.cap_follows_stock:
+            scale = model.lake.stock / model.config.norms.capacity
+        return [Proposal(a.unique_id, norm_text(a.belief * scale), cap=a.belief * scale)
+                for a in agents]
 
     def adopt(self, model, agents, proposals: list[Proposal]) -> Norm:
         if not proposals:

@@ -120,6 +120,11 @@ class LearningConfig:
     # fine otherwise only kills sooner; on its own it does not make (b) hold (README).
     deterrence: bool = False
     fine_rate_prior: float = _num(0.25, 0.0, 1.0, "deterrence: guessed chance a breaker is fined")
+    # Proposals scale each villager's cap (its belief, a catch at a full lake) by R/K: the
+    # paper's proposal g* = f_G(O_i(t)) may use the stock R(t). Off by default. With deterrence
+    # it makes punishment bind at every stock, so a larger beta improves survival at moderate r
+    # (finding (b)); see the README for what it does to (a) and (c).
+    cap_follows_stock: bool = False
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,17 @@ def test_deterrence_prevents_fatal_fines():
     # who knows beta holds its catch to the norm instead.
     assert fined_deaths(False) > 0
     assert fined_deaths(True) == 0
+
+
+def test_cap_follows_stock_scales_the_adopted_norm():
+    # Proposals come after the harvest and before regrowth: the caps scale by R+/K.
+    import statistics
+
+    for follows in (False, True):
+        cfg = base_config("text", **{"learning.cap_follows_stock": follows})
+        model = CommonsModel(cfg, rng=3)
+        model.step()
+        scale = model.stock_after_harvest / cfg.norms.capacity if follows else 1.0
+        assert scale < 1.0 or not follows
+        want = statistics.median(a.belief for a in model.living) * scale
+        assert model.norm.cap == pytest.approx(want), follows
