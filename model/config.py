@@ -75,10 +75,10 @@ class NormsConfig:
     initial_stock: float | None = _num(None, 0.0, 1e6)
     # alpha, c, P(0) and R_min are not in the paper: calibrated (analysis/calibration.py) so the
     # rule-based villagers reproduce the human-study findings; README, "Modelling choices".
-    catchability: float = _num(0.045, 0.0, 1.0, "alpha: catch per unit effort and fish")
-    consumption: float = _num(2.0, 0.0, 1e4, "c: fish each villager eats per round")
-    initial_wealth: float = _num(10.0, 0.0, 1e6, "P(0)")
-    collapse_threshold: float = _num(6.0, 0.0, 1e6, "R_min (2 % of K)")
+    catchability: float = _num(0.0625, 0.0, 1.0, "alpha: catch per unit effort and fish")
+    consumption: float = _num(2.2, 0.0, 1e4, "c: fish each villager eats per round")
+    initial_wealth: float = _num(20.0, 0.0, 1e6, "P(0)")
+    collapse_threshold: float = _num(15.0, 0.0, 1e6, "R_min (5 % of K)")
     penalty: float = _num(10.0, 0.0, 1e4, "beta")
     punish_cost: float = _num(1.0, 0.0, 1e4, "gamma")
     # True: a villager punished by k peers loses k * beta (the paper's indicator says once).
@@ -104,27 +104,27 @@ class LearningConfig:
     """Payoff-biased imitation of rule-based villagers (values the paper leaves open)."""
 
     # Calibrated with alpha, c, P(0), R_min (analysis/calibration.py): weak selection on payoffs
-    # in fish, a fifth of the villagers revising each round, sizeable copying errors.
+    # in fish, 30 % of the villagers revising each round, sizeable copying errors, long memory.
     selection_strength: float = _num(0.04, 0.0, 100.0, "delta of the Fermi rule, per fish")
-    revision_prob: float = _num(0.2, 0.0, 1.0, "chance a villager revises each round")
+    revision_prob: float = _num(0.3, 0.0, 1.0, "chance a villager revises each round")
     mutation_sd: float = _num(0.12, 0.0, 1.0, "s.d. of mutation, in units of each trait's range")
-    payoff_smoothing: float = _num(0.4, 0.0, 1.0, "weight of the newest round in the payoff EMA")
+    payoff_smoothing: float = _num(0.2, 0.0, 1.0, "weight of the newest round in the payoff EMA")
     copy_punish_prob: bool = True
     # A fined villager whose excess catch did not pay for the fine cuts its effort to the norm
     # (individual learning from consequences; needed for finding (a), see analysis/validation).
     learn_from_punishment: bool = True
-    # Deterrence (off by default): villagers know beta, the stock and that negative wealth is
-    # death (the paper's prompts show all three) and learn the chance a norm-breaker is fined
-    # from the fines they see; one whose excess catch is worth less than the expected fine, or
-    # whom a fine would kill, holds its catch to the norm. Meant for finding (b), where a large
-    # fine otherwise only kills sooner; on its own it does not make (b) hold (README).
-    deterrence: bool = False
+    # Deterrence: villagers know beta, the stock and that negative wealth is death (the paper's
+    # prompts show all three) and learn the chance a norm-breaker is fined from the fines they
+    # see; one whose excess catch is worth less than the expected fine, or whom a fine would
+    # kill, holds its catch to the norm. Needed for finding (b): without it a larger fine only
+    # kills sooner, since survival ends at the first death. False: no deterrence.
+    deterrence: bool = True
     fine_rate_prior: float = _num(0.25, 0.0, 1.0, "deterrence: guessed chance a breaker is fined")
-    # Proposals scale each villager's cap (its belief, a catch at a full lake) by R/K: the
-    # paper's proposal g* = f_G(O_i(t)) may use the stock R(t). Off by default. With deterrence
-    # it makes punishment bind at every stock, so a larger beta improves survival at moderate r
-    # (finding (b)); see the README for what it does to (a) and (c).
-    cap_follows_stock: bool = False
+    # Proposals scale each villager's cap (its belief: a catch at a full lake) by R/K; the
+    # paper's proposal g* = f_G(O_i(t)) may use the stock R(t). With deterrence it makes the
+    # norm, and so punishment, bind at every stock rather than only near K, which is what lets
+    # a larger beta improve survival at moderate r (finding (b)). False: the cap is the belief.
+    cap_follows_stock: bool = True
 
 
 @dataclass(frozen=True)
