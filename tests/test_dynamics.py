@@ -11,6 +11,7 @@ HAND = {
     "norms.initial_wealth": 10.0, "norms.penalty": 10.0, "norms.punish_cost": 1.0,
     "norms.growth_rate": 0.6, "norms.collapse_threshold": 1.0,
     "learning.revision_prob": 0.0, "learning.payoff_smoothing": 0.5,
+    "learning.deterrence": False, "learning.cap_follows_stock": False,
 }
 
 

@@ -21,7 +21,8 @@ PEERS_HEADER = "Villagers (id: latest effort, total payoff):"
 
 def _model(ablation: str = "full", n: int = 4, **extra) -> CommonsModel:
     config = RunConfig(policy="llm", seed=3, rounds=5).replace(
-        **{"norms.n_agents": n, "modules.ablation": ablation, **extra})
+        **{"norms.n_agents": n, "norms.initial_wealth": 10.0, "modules.ablation": ablation,
+           **extra})
     model = CommonsModel(config)  # no LLM client: nothing is called while rendering
     model.round = 2
     return model
