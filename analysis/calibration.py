@@ -1,6 +1,10 @@
 """Calibration of the values Gupta et al. leave open, so the rule-based engine reproduces the
 three human-study findings (see ``analysis.validation``).
 
+The search runs with the model's mechanisms as configured in the defaults (deterrence and caps
+that follow the stock on; model/config.py, LearningConfig): without them no point makes
+finding (b) hold, since a larger fine then only kills sooner.
+
 Unspecified in the paper (reference notes, section 2.3): catchability alpha, consumption c,
 initial wealth P(0), collapse threshold R_min, selection strength delta, revision probability,
 mutation size and the payoff smoothing. Each gets a documented range and a grid inside it
@@ -52,16 +56,16 @@ class Parameter:
 
 PARAMETERS = (
     Parameter("norms.catchability", "alpha", 0.03, 0.08,
-              (0.04, 0.0425, 0.045, 0.0475, 0.05, 0.055),
+              (0.05, 0.055, 0.06, 0.0625, 0.065, 0.0675, 0.07),
               "catch per unit effort and fish; 0.05 makes the initial beliefs match the "
-              "initial efforts at R = K (reference 2.3); selfish villagers over-harvest a rich "
-              "lake (8.5 alpha > r / (1 + r)) from alpha = 0.044"),
+              "initial efforts at R = K (reference 2.3); an all-selfish village holds a rich "
+              "lake at R* = K (1 - 8.5 alpha / r), 34 fish at alpha = 0.0625"),
     Parameter("norms.consumption", "c", 0.5, 8.0, (1.0, 1.4, 1.8, 2.2, 3.0),
               "fish eaten per round; below the harsh lake's sustainable share rK/4N = 1.5 "
               "would let altruists live on a harsh lake for ever"),
-    Parameter("norms.initial_wealth", "P(0)", 0.0, 80.0, (5.0, 7.5, 10.0, 15.0, 20.0),
+    Parameter("norms.initial_wealth", "P(0)", 0.0, 80.0, (10.0, 12.5, 15.0, 17.5, 20.0),
               "endowment: how many fines or lean rounds a new villager survives"),
-    Parameter("norms.collapse_threshold", "R_min", 0.0, 30.0, (0.0, 3.0, 6.0, 9.0, 15.0),
+    Parameter("norms.collapse_threshold", "R_min", 0.0, 30.0, (6.0, 12.0, 15.0, 18.0, 21.0, 24.0),
               "stock at or below which the lake counts as collapsed (0-10 % of K)"),
     Parameter("learning.selection_strength", "delta", 0.01, 10.0,
               (0.01, 0.02, 0.04, 0.1, 0.3, 1.0),
