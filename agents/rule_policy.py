@@ -1,10 +1,12 @@
 """Rule-based villagers (Gupta et al., Sec. 3.1, 4.1): numeric strategies, no language model.
 
-Effort is the villager's strategy; each villager inspects one random peer and punishes a
-violator; a villager fined for a catch whose excess over the norm did not pay for the fine cuts
-its effort back to the norm (individual learning from consequences); social learning copies a
-richer peer's strategy by the Fermi rule with mutation; the community norm is the median of the
-proposed caps.
+Effort is the villager's strategy; a villager deterred by the expected fine (beta times the
+observed chance of being fined), or by a fine that would kill it, holds its catch to the norm;
+each villager inspects one random peer and punishes a violator; a villager fined for a catch
+whose excess over the norm did not pay for the fine cuts its effort back to the norm
+(individual learning from consequences); social learning copies a richer peer's strategy by
+the Fermi rule with mutation; the community norm is the median of the proposed caps, each a
+belief scaled by the stock (``cap_follows_stock``).
 """
 
 from __future__ import annotations
