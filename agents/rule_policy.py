@@ -70,11 +70,11 @@ class RuleBasedPolicy:
 
     def observe_fines(self, model, agents: Sequence[CPRAgent]) -> None:
         """Update ``fine_rate`` with this round's share of norm-breakers who were fined."""
-        self.fines_seen = self.fines_seen or any(a.received for a in model.agents)
+        self.fines_seen = self.fines_seen or any(a.received for a in model.villagers)
         cap = model.norm.cap
         if cap is None:
             return
-        present = [a for a in model.agents if a.alive or a.died_round == model.round]
+        present = [a for a in model.villagers if a.alive or a.died_round == model.round]
         over = [a for a in present if a.harvest > cap + 1e-9]
         if not over:
             return
@@ -116,8 +116,7 @@ class RuleBasedPolicy:
         if len(agents) < 2:
             return
         belief_scale = model.config.norms.catchability * model.config.norms.capacity
-        snapshot = {a.unique_id: (a.effort, a.monitoring, a.belief, a.punish_prob) for a in agents}
-        updates = {}
+        updates = {}  # applied after the loop: everyone copies the traits of the round's start
         n = len(agents)
         for i, agent in enumerate(agents):
             if rng.random() >= cfg.revision_prob:
@@ -128,7 +127,8 @@ class RuleBasedPolicy:
             p_copy = 1.0 / (1.0 + math.exp(min(700.0, -cfg.selection_strength * diff)))
             if rng.random() >= p_copy:
                 continue
-            effort, monitoring, belief, punish = snapshot[model_peer.unique_id]
+            effort, monitoring, belief, punish = (model_peer.effort, model_peer.monitoring,
+                                                  model_peer.belief, model_peer.punish_prob)
             sd = cfg.mutation_sd
             noise = [rng.gauss(0.0, sd) for _ in range(4)] if sd > 0 else [0.0] * 4
             effort = _clip01(effort + noise[0])

@@ -85,14 +85,16 @@ class Verdict:
 
 
 class LeanModel(CommonsModel):
-    """The norms model recording only what a finding needs, once per round.
+    """The norms model recording only what a finding needs, at the end of the run.
 
     The full DataCollector records 12 values per villager every round (and batch_run then
     returns a row per villager), and the event log keeps every proposal and punishment: together
-    about half the time of a rule-based round. The dynamics are CommonsModel's, unchanged.
+    about half the time of a rule-based round. (b) and (c) read only the last round, which is
+    what batch_run's ``data_collection_period=-1`` takes. The dynamics are CommonsModel's.
     """
 
     REPORTERS: tuple[str, ...] = ("SurvivalTime", "Stock", "Alive", "MeanEffort")
+    EVERY_ROUND = False
 
     def __init__(self, config=None, rng: Any = None, **overrides: Any):
         from mesa import DataCollector
@@ -105,6 +107,10 @@ class LeanModel(CommonsModel):
             reporters["FirstCollapse"] = "first_collapse"
         self.datacollector = DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
+        if not self.EVERY_ROUND:
+            collect = self.datacollector.collect
+            # Engine.step collects every round; here only the round that ends the run.
+            self.datacollector.collect = lambda model: None if model.running else collect(model)
 
     def log(self, kind: str, **fields: Any) -> None:
         """No event log: batch runs never read it, and it costs a sixth of a round."""
@@ -120,6 +126,7 @@ class TrajectoryModel(LeanModel):
 
     REPORTERS = ("Stock", "MeanEffort", "Compliance", "Alive", "Punishments", "NormCap",
                  "FirstCollapse")
+    EVERY_ROUND = True
 
     def __init__(self, config=None, rng: Any = None, **overrides: Any):
         self.first_collapse: int | None = None
@@ -129,8 +136,7 @@ class TrajectoryModel(LeanModel):
         if self.collapse_reason:
             return
         if self.first_collapse is None and (
-                any(not a.alive for a in self.agents)
-                or self.lake.stock <= self.config.norms.collapse_threshold):
+                self.deaths or self.lake.stock <= self.config.norms.collapse_threshold):
             self.first_collapse = self.round
         if not self.living:
             self.collapse_reason = "extinct"

@@ -79,6 +79,7 @@ class CommonsModel(Engine):
         self.s_ind = float("nan")
         self.s_align = float("nan")
         self.s_norm = float("nan")
+        self.deaths = 0
         self.llm = llm_client
         self._llm_seen = dict.fromkeys(LLM_COUNTERS, 0)
         self.llm_round = dict.fromkeys(LLM_COUNTERS, 0)
@@ -116,6 +117,12 @@ class CommonsModel(Engine):
     # -- state derived each round ------------------------------------------------------------
 
     @property
+    def villagers(self) -> list:
+        """Every villager, dead or alive, in id order (a plain list: cheaper to walk each round
+        than Mesa's weak-referencing AgentSet)."""
+        return self._villagers
+
+    @property
     def living(self) -> list:
         """Living villagers in id order: the fixed order every phase applies decisions in."""
         alive = [a for a in self._villagers if a.alive]
@@ -134,7 +141,7 @@ class CommonsModel(Engine):
         Before any norm is adopted each villager is judged by its own belief. A norm in words
         (LLM villagers) has no numeric cap to judge a catch by: NaN, not a guess.
         """
-        present = [a for a in self.agents if a.alive or a.died_round == self.round]
+        present = [a for a in self.villagers if a.alive or a.died_round == self.round]
         if not present or self.round == 0:
             return float("nan")
         cap = self.norm.cap
@@ -151,7 +158,7 @@ class CommonsModel(Engine):
     def end_round_checks(self) -> None:
         if self.collapse_reason:
             return
-        if any(not a.alive for a in self.agents):
+        if self.deaths:
             self.collapse_reason = "death"
         elif self.lake.stock <= self.config.norms.collapse_threshold:
             self.collapse_reason = "stock"

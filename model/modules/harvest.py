@@ -8,7 +8,7 @@ class Harvest:
 
     def __call__(self, model) -> None:
         living = model.living
-        for agent in model.agents:
+        for agent in model.villagers:
             agent.start_round()
         # A missing or non-finite effort counts as no fishing; the policy logs why.
         efforts = [min(1.0, max(0.0, e)) if math.isfinite(e) else 0.0

@@ -9,4 +9,5 @@ class Starvation:
         for agent in model.living:
             if agent.wealth < 0:
                 agent.starve(model.round)
+                model.deaths += 1  # read by the end checks after every module: no scan
                 model.log("death", agent=agent.unique_id, value=agent.wealth)
