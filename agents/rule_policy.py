@@ -74,8 +74,7 @@ class RuleBasedPolicy:
         cap = model.norm.cap
         if cap is None:
             return
-        present = [a for a in model.villagers if a.alive or a.died_round == model.round]
-        over = [a for a in present if a.harvest > cap + 1e-9]
+        over = [a for a in model.present if a.harvest > cap + 1e-9]
         if not over:
             return
         share = sum(1 for a in over if a.received) / len(over)

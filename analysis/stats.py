@@ -117,15 +117,16 @@ def anova_table(runs: pd.DataFrame, dv: str = "survival_time",
         for term, rec in aov.iterrows():
             if term not in label:
                 continue
+            if term == "Residual":
+                f_value, p_value = np.nan, np.nan
+            elif exact:  # an effect over no residual: infinite, or 0 / 0 if it explains nothing
+                f_value, p_value = ((np.inf, 0.0) if rec["sum_sq"] > _EXACT_FIT * ss_total
+                                    else (np.nan, np.nan))
+            else:
+                f_value, p_value = float(rec["F"]), float(rec["PR(>F)"])
             rows.append({
                 by or "group": level, "effect": label[term], "df": int(round(rec["df"])),
-                "sum_sq": float(rec["sum_sq"]),
-                "F": np.nan if term == "Residual" else (
-                    (np.inf if rec["sum_sq"] > _EXACT_FIT * ss_total else np.nan) if exact
-                    else float(rec["F"])),
-                "p": np.nan if term == "Residual" else (
-                    (0.0 if rec["sum_sq"] > _EXACT_FIT * ss_total else np.nan) if exact
-                    else float(rec["PR(>F)"])),
+                "sum_sq": float(rec["sum_sq"]), "F": f_value, "p": p_value,
                 "eta_sq": float(rec["sum_sq"]) / ss_total if ss_total > 0 else np.nan,
                 "n": len(frame),
             })

@@ -123,6 +123,11 @@ class CommonsModel(Engine):
         return self._villagers
 
     @property
+    def present(self) -> list:
+        """Villagers alive at the start of this round (the living and those who died in it)."""
+        return [a for a in self._villagers if a.alive or a.died_round == self.round]
+
+    @property
     def living(self) -> list:
         """Living villagers in id order: the fixed order every phase applies decisions in."""
         alive = [a for a in self._villagers if a.alive]
@@ -141,7 +146,7 @@ class CommonsModel(Engine):
         Before any norm is adopted each villager is judged by its own belief. A norm in words
         (LLM villagers) has no numeric cap to judge a catch by: NaN, not a guess.
         """
-        present = [a for a in self.villagers if a.alive or a.died_round == self.round]
+        present = self.present
         if not present or self.round == 0:
             return float("nan")
         cap = self.norm.cap
