@@ -1,5 +1,6 @@
-"""Villagers and the policies they delegate their decisions to."""
+"""Villagers and the policies they delegate their decisions to.
 
-from agents.cpr_agent import AltruisticAgent, CPRAgent, SelfishAgent
-
-__all__ = ["AltruisticAgent", "CPRAgent", "SelfishAgent"]
+``agents/norms/`` and ``agents/govsim/`` hold each scenario's villagers, policies, prompts and
+schemas; ``agents/llm/`` is the one LLM layer both scenarios call. Nothing here imports
+``model/``: the model drives the agents, never the other way round.
+"""

@@ -23,7 +23,7 @@ Definitions used below (also in the README's "Modelling choices"):
   over rounds 16..A_ROUNDS with punishment kept on and switched off (paired t-test).
 * survival time (b, c) = the first round with a death or R <= R_min, capped at ``ROUND_CAP``.
 
-Nothing here is imported by the engine; worker processes import ``model.commons_model`` and,
+Nothing here is imported by the engine; worker processes import ``model.norms.model`` and,
 for (a), this module (``TrajectoryModel`` must be importable under the spawn start method).
 """
 
@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from model.commons_model import CommonsModel
+from model.norms.model import NormsModel
 from model.config import RunConfig
 
 # ---------------------------------------------------------------------------------------------
@@ -84,13 +84,13 @@ class Verdict:
 # Running through mesa.batch_run
 
 
-class LeanModel(CommonsModel):
+class LeanModel(NormsModel):
     """The norms model recording only what a finding needs, at the end of the run.
 
     The full DataCollector records 12 values per villager every round (and batch_run then
     returns a row per villager), and the event log keeps every proposal and punishment: together
     about half the time of a rule-based round. (b) and (c) read only the last round, which is
-    what batch_run's ``data_collection_period=-1`` takes. The dynamics are CommonsModel's.
+    what batch_run's ``data_collection_period=-1`` takes. The dynamics are NormsModel's.
     """
 
     REPORTERS: tuple[str, ...] = ("SurvivalTime", "Stock", "Alive", "MeanEffort")
@@ -99,7 +99,7 @@ class LeanModel(CommonsModel):
     def __init__(self, config=None, rng: Any = None, **overrides: Any):
         from mesa import DataCollector
 
-        from model.commons_model import MODEL_REPORTERS
+        from model.norms.model import MODEL_REPORTERS
 
         super().__init__(config, rng, **overrides)
         reporters = {k: MODEL_REPORTERS.get(k, k) for k in self.REPORTERS}

@@ -1,7 +1,7 @@
 """Speed of the Mesa engine beside a plain numpy kernel of the same dynamics.
 
 Runs a batch of rule-based runs (default 100 runs x 100 rounds x 10 villagers) through
-``CommonsModel`` (with its DataCollector, as every run has it) and through a kernel written only
+``NormsModel`` (with its DataCollector, as every run has it) and through a kernel written only
 for this comparison: the same round (harvest, punishment, starvation, imitation, median norm,
 regrowth) on numpy arrays, one run at a time, vectorised over the villagers. Both are timed in
 this one process, alternating, and the figures are printed as agent-rounds per second and their
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.commons_model import CommonsModel  # noqa: E402
+from model.norms.model import NormsModel  # noqa: E402
 from model.config import RunConfig  # noqa: E402
 
 # A society that survives the whole horizon, so every run does the full number of rounds.
@@ -32,7 +32,7 @@ BENCH_OVERRIDES = {"norms.population": "mixed", "norms.environment": "rich",
 def engine_batch(config: RunConfig, runs: int) -> int:
     agent_rounds = 0
     for seed in range(runs):
-        model = CommonsModel(config, rng=seed)
+        model = NormsModel(config, rng=seed)
         while model.running:
             agent_rounds += len(model.living)
             model.step()
@@ -142,7 +142,7 @@ def main() -> None:
     rate = {k: counts[k] / best[k] for k in best}
     print(f"batch: {args.runs} runs x {args.rounds} rounds x {args.agents} villagers "
           f"(best of {args.repeat})")
-    print(f"engine (Mesa CommonsModel + DataCollector): {counts['engine']:>9,} agent-rounds "
+    print(f"engine (Mesa NormsModel + DataCollector): {counts['engine']:>9,} agent-rounds "
           f"in {best['engine']:.3f} s = {rate['engine']:>12,.0f} agent-rounds/s")
     print(f"numpy kernel, one run at a time:           {counts['kernel']:>9,} agent-rounds "
           f"in {best['kernel']:.3f} s = {rate['kernel']:>12,.0f} agent-rounds/s")

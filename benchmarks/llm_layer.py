@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.llm.call_log import CallLog  # noqa: E402
 from agents.llm.client import LLMClient, call_seed  # noqa: E402
 from agents.llm.requests import DecisionRequest  # noqa: E402
-from model.config import LLMConfig  # noqa: E402
+from agents.llm.settings import LLMConfig  # noqa: E402
 
 MODEL = "smollm2:135m"
 SEED = 7

@@ -15,17 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agents.fields import bounded
+from agents.llm.settings import LLMConfig
+
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown, mistyped or out of range (one line)."""
-
-
-def _range(lo: float | None = None, hi: float | None = None, **meta: Any) -> dict:
-    return {"range": (lo, hi), **meta}
-
-
-def _num(default: Any, lo: float | None = None, hi: float | None = None, doc: str = "") -> Any:
-    return field(default=default, metadata=_range(lo, hi, doc=doc))
 
 
 Population = Literal["selfish", "mixed", "altruistic"]
@@ -51,7 +46,7 @@ class ModulesConfig:
     punishment: bool = True
     ablation: Ablation = "full"
     # Round after which punishment is switched off (0 = never); finding (a) uses 15.
-    punishment_off_after: int = _num(0, 0, 10_000)
+    punishment_off_after: int = bounded(0, 0, 10_000)
 
     @property
     def social_learning(self) -> bool:
@@ -66,21 +61,21 @@ class ModulesConfig:
 class NormsConfig:
     """The lake of the norms scenario (Gupta et al.) and its economy."""
 
-    n_agents: int = _num(10, 2, 200)
+    n_agents: int = bounded(10, 2, 200)
     population: Population = "mixed"
     environment: Environment = "rich"
     # None = take the environment's growth rate (harsh 0.2, rich 0.6).
-    growth_rate: float | None = _num(None, 0.0, 1.0)
-    capacity: float = _num(300.0, 1.0, 1e6)
-    initial_stock: float | None = _num(None, 0.0, 1e6)
+    growth_rate: float | None = bounded(None, 0.0, 1.0)
+    capacity: float = bounded(300.0, 1.0, 1e6)
+    initial_stock: float | None = bounded(None, 0.0, 1e6)
     # alpha, c, P(0) and R_min are not in the paper: calibrated (analysis/calibration.py) so the
     # rule-based villagers reproduce the human-study findings; README, "Modelling choices".
-    catchability: float = _num(0.0625, 0.0, 1.0, "alpha: catch per unit effort and fish")
-    consumption: float = _num(2.2, 0.0, 1e4, "c: fish each villager eats per round")
-    initial_wealth: float = _num(20.0, 0.0, 1e6, "P(0)")
-    collapse_threshold: float = _num(15.0, 0.0, 1e6, "R_min (5 % of K)")
-    penalty: float = _num(10.0, 0.0, 1e4, "beta")
-    punish_cost: float = _num(1.0, 0.0, 1e4, "gamma")
+    catchability: float = bounded(0.0625, 0.0, 1.0, "alpha: catch per unit effort and fish")
+    consumption: float = bounded(2.2, 0.0, 1e4, "c: fish each villager eats per round")
+    initial_wealth: float = bounded(20.0, 0.0, 1e6, "P(0)")
+    collapse_threshold: float = bounded(15.0, 0.0, 1e6, "R_min (5 % of K)")
+    penalty: float = bounded(10.0, 0.0, 1e4, "beta")
+    punish_cost: float = bounded(1.0, 0.0, 1e4, "gamma")
     # True: a villager punished by k peers loses k * beta (the paper's indicator says once).
     stack_penalties: bool = False
     # "text": altruists punish more (App. B text); "table": the reversed Table 3 ranges.
@@ -105,10 +100,10 @@ class LearningConfig:
 
     # Calibrated with alpha, c, P(0), R_min (analysis/calibration.py): weak selection on payoffs
     # in fish, 30 % of the villagers revising each round, sizeable copying errors, long memory.
-    selection_strength: float = _num(0.04, 0.0, 100.0, "delta of the Fermi rule, per fish")
-    revision_prob: float = _num(0.3, 0.0, 1.0, "chance a villager revises each round")
-    mutation_sd: float = _num(0.12, 0.0, 1.0, "s.d. of mutation, in units of each trait's range")
-    payoff_smoothing: float = _num(0.2, 0.0, 1.0, "weight of the newest round in the payoff EMA")
+    selection_strength: float = bounded(0.04, 0.0, 100.0, "delta of the Fermi rule, per fish")
+    revision_prob: float = bounded(0.3, 0.0, 1.0, "chance a villager revises each round")
+    mutation_sd: float = bounded(0.12, 0.0, 1.0, "s.d. of mutation, in units of each trait's range")
+    payoff_smoothing: float = bounded(0.2, 0.0, 1.0, "weight of the newest round in the payoff EMA")
     copy_punish_prob: bool = True
     # A fined villager whose excess catch did not pay for the fine cuts its effort to the norm
     # (individual learning from consequences; needed for finding (a), see analysis/validation).
@@ -119,7 +114,7 @@ class LearningConfig:
     # kill, holds its catch to the norm. Needed for finding (b): without it a larger fine only
     # kills sooner, since survival ends at the first death. False: no deterrence.
     deterrence: bool = True
-    fine_rate_prior: float = _num(0.25, 0.0, 1.0, "deterrence: guessed chance a breaker is fined")
+    fine_rate_prior: float = bounded(0.25, 0.0, 1.0, "deterrence: guessed chance a breaker is fined")
     # Proposals scale each villager's cap (its belief: a catch at a full lake) by R/K; the
     # paper's proposal g* = f_G(O_i(t)) may use the stock R(t). With deterrence it makes the
     # norm, and so punishment, bind at every stock rather than only near K, which is what lets
@@ -128,56 +123,28 @@ class LearningConfig:
 
 
 @dataclass(frozen=True)
-class LLMConfig:
-    """How villagers reach a language model (see agents/llm)."""
-
-    backend: Literal["auto", "ollama", "embedded", "replay", "openai"] = "auto"
-    host: str | None = None  # None: OLLAMA_HOST, else http://127.0.0.1:11434
-    # Backend "openai": an OpenAI-compatible endpoint (vLLM, llama.cpp server), e.g.
-    # "http://gpu1:8000/v1", and the NAME of the environment variable holding its API key
-    # (None: the server wants no key). The key itself never goes into a config or a log.
-    base_url: str | None = None
-    api_key_env: str | None = None
-    model: str = "smollm2:135m"
-    # One model per villager, cycled over villagers; empty = everyone uses ``model``.
-    models: tuple[str, ...] = ()
-    embedding_model: str = "all-minilm"
-    temperature: float = _num(0.7, 0.0, 2.0)
-    top_p: float = _num(0.95, 0.0, 1.0)
-    num_predict: int = _num(160, 8, 32_768)
-    num_ctx: int = _num(2048, 256, 1_048_576)
-    max_retries: int = _num(2, 0, 10)
-    concurrency: int = _num(2, 1, 64)
-    timeout_s: float = _num(120.0, 1.0, 3600.0)
-    replay_log: str | None = None  # a calls.jsonl to serve answers from (backend "replay")
-
-    def model_for(self, index: int) -> str:
-        return self.models[index % len(self.models)] if self.models else self.model
-
-
-@dataclass(frozen=True)
 class GovSimConfig:
     """GovSim (Piatti et al.): five villagers, 12 months, doubling stock capped at 100."""
 
     variant: Literal["fishery", "pasture", "pollution", "trash"] = "fishery"
     language: Literal["en", "ja"] = "en"
-    n_agents: int = _num(5, 2, 20)
-    months: int = _num(12, 1, 120)
-    initial_stock: int = _num(100, 1, 10_000)
-    capacity: int = _num(100, 1, 10_000)
-    collapse_below: int = _num(5, 0, 10_000)
+    n_agents: int = bounded(5, 2, 20)
+    months: int = bounded(12, 1, 120)
+    initial_stock: int = bounded(100, 1, 10_000)
+    capacity: int = bounded(100, 1, 10_000)
+    collapse_below: int = bounded(5, 0, 10_000)
     universalization: bool = False
     communication: bool = True
-    max_utterances: int = _num(9, 0, 50)
-    newcomer_month: int = _num(0, 0, 120, "month a greedy newcomer joins (0 = none)")
+    max_utterances: int = bounded(9, 0, 50)
+    newcomer_month: int = bounded(0, 0, 120, "month a greedy newcomer joins (0 = none)")
     allocation: Literal["stochastic", "proportional"] = "stochastic"
     reflection: bool = True
-    memory_top_k: int = _num(10, 0, 100)
+    memory_top_k: int = bounded(10, 0, 100)
     # Request used when every attempt of a harvest call fails (counted and logged):
     # "threshold" = the per-villager sustainable amount, "last" = last month's request
     # (threshold in month 1), "zero" = nothing.
     harvest_fallback: Literal["threshold", "last", "zero"] = "threshold"
-    trash_inflow: int = _num(50, 0, 10_000, "trash variant: units of new trash each month")
+    trash_inflow: int = bounded(50, 0, 10_000, "trash variant: units of new trash each month")
 
 
 @dataclass(frozen=True)
@@ -191,9 +158,9 @@ class RunConfig:
 
     scenario: Literal["norms", "govsim"] = "norms"
     name: str = "run"
-    seed: int = _num(0, 0, 2**63 - 1)
+    seed: int = bounded(0, 0, 2**63 - 1)
     # Round cap: the SPEC's 50 for LLM runs, 100 for rule-based validation runs.
-    rounds: int = _num(100, 1, 100_000)
+    rounds: int = bounded(100, 1, 100_000)
     policy: Literal["rule", "llm"] = "rule"
     norms: NormsConfig = field(default_factory=NormsConfig)
     modules: ModulesConfig = field(default_factory=ModulesConfig)

@@ -22,12 +22,12 @@ CALL_LOG = "calls.jsonl"
 def build_model(config: RunConfig, **kwargs: Any):
     """The Mesa model of ``config.scenario``."""
     if config.scenario == "govsim":
-        from model.govsim.govsim_model import GovSimModel
+        from model.govsim.model import GovSimModel
 
         return GovSimModel(config, **kwargs)
-    from model.commons_model import CommonsModel
+    from model.norms.model import NormsModel
 
-    return CommonsModel(config, **kwargs)
+    return NormsModel(config, **kwargs)
 
 
 def uses_llm(config: RunConfig) -> bool:

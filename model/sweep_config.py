@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from model.config import (ConfigError, RunConfig, _num, apply_overrides, build, load_config,
+from agents.fields import bounded
+from model.config import (ConfigError, RunConfig, apply_overrides, build, load_config,
                           read_toml)
 
 # Keys a grid or a variant may not vary: the seed has its own list, the name is the run id.
@@ -45,7 +46,7 @@ class SweepSettings:
     # Output folder; empty = out/<name>. The same folder is what a rerun resumes.
     out: str = ""
     # Parallel runs: 0 = every core for rule-based runs, one per host slot for LLM runs.
-    workers: int = _num(0, 0, 4096)
+    workers: int = bounded(0, 0, 4096)
     engine: Literal["local", "dask"] = "local"
     # A Dask scheduler address (tcp://host:8786); empty = a LocalCluster of ``workers`` processes.
     scheduler: str = ""
@@ -54,9 +55,9 @@ class SweepSettings:
     # "available": a free, answering host takes the next run, and a run whose server died moves
     # to another host; "fixed": run i always goes to hosts[i % len(hosts)].
     host_assignment: Literal["available", "fixed"] = "available"
-    runs_per_host: int = _num(1, 1, 64)
+    runs_per_host: int = bounded(1, 1, 64)
     # Tries of one LLM run in one sweep command when its server fails (each try resumes).
-    max_attempts: int = _num(3, 1, 20)
+    max_attempts: int = bounded(3, 1, 20)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from agents.llm.errors import display_host as _display_host
-from model.commons_model import CommonsModel
+from model.norms.model import NormsModel
 from model.config import RunConfig
 from model.run_folder import MANIFEST, RunFolder, atomic_write_json, new_manifest, now
 from model.sweep_config import Condition
@@ -95,7 +95,7 @@ def run_lock(path: Path) -> Iterator[None]:
 # Rule-based runs, through mesa.batch_run
 
 
-class SweepModel(CommonsModel):
+class SweepModel(NormsModel):
     """The norms model as a sweep runs it: one condition, the seed from batch_run's ``rng``,
     and its own run folder, written when the run ends (completed or failed)."""
 

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from agents.llm.requests import DecisionRequest
-from model.config import LLMConfig
+from agents.llm.settings import LLMConfig
 
 MODEL = "smollm2:135m"
 EMBED_MODEL = "all-minilm"

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from agents.llm_policy import EMBED_PHASE
+from agents.norms.llm_policy import EMBED_PHASE
 from analysis.report import build_report
 from model.config import RunConfig
 from model.runner import run

@@ -2,7 +2,7 @@
 
 import pytest
 
-from model.commons_model import NO_NORM, CommonsModel
+from model.norms.model import NO_NORM, NormsModel
 from model.config import RunConfig
 
 HAND = {
@@ -16,7 +16,7 @@ HAND = {
 
 
 def two_villagers(**extra):
-    model = CommonsModel(RunConfig(rounds=10).replace(**{**HAND, **extra}), rng=1)
+    model = NormsModel(RunConfig(rounds=10).replace(**{**HAND, **extra}), rng=1)
     a, b = model.living
     a.effort, a.belief, a.monitoring, a.punish_prob = 0.4, 5.0, 1.0, 1.0
     b.effort, b.belief, b.monitoring, b.punish_prob = 1.0, 12.0, 1.0, 0.0
@@ -40,7 +40,7 @@ def test_first_round_by_hand():
     assert b.smoothed_payoff == pytest.approx(1.0)
     # Median of the caps 5 and 12, then logistic regrowth of 279.
     assert model.norm.cap == pytest.approx(8.5)
-    assert model.lake.stock == pytest.approx(279 + 0.6 * 279 * (1 - 279 / 300))
+    assert model.norms.lake.stock == pytest.approx(279 + 0.6 * 279 * (1 - 279 / 300))
     row = model.datacollector.get_model_vars_dataframe().iloc[-1]
     assert row["Harvest"] == pytest.approx(21.0)
     assert row["Efficiency"] == pytest.approx(21.0 / (0.6 * 300 / 4))
@@ -51,7 +51,7 @@ def test_first_round_by_hand():
 def test_second_round_uses_the_adopted_norm():
     model, a, b = two_villagers()
     model.step()
-    stock = model.lake.stock
+    stock = model.norms.lake.stock
     model.step()
     assert a.harvest == pytest.approx(0.05 * 0.4 * stock)
     assert b.harvest == pytest.approx(0.05 * 1.0 * stock)
@@ -75,7 +75,7 @@ def test_shortfall_is_shared_pro_rata():
 def _fined_twice(stack: bool):
     """A round in which both peers of villager c punish it (found by trying seeds)."""
     for seed in range(200):
-        model = CommonsModel(RunConfig(rounds=5).replace(
+        model = NormsModel(RunConfig(rounds=5).replace(
             **{**HAND, "norms.n_agents": 3, "norms.stack_penalties": stack}), rng=seed)
         a, b, c = model.living
         for punisher in (a, b):
@@ -102,7 +102,7 @@ def test_starvation_ends_the_run_at_the_first_death():
     assert model.survival_time == 1 and not model.running
     # The round stopped at the death: no vote, no regrowth.
     assert model.norm is NO_NORM
-    assert model.lake.stock == pytest.approx(300 - 15)
+    assert model.norms.lake.stock == pytest.approx(300 - 15)
 
 
 def test_punishment_switched_off_after_a_round():
@@ -114,6 +114,6 @@ def test_punishment_switched_off_after_a_round():
 
 
 def test_round_cap_gives_the_survival_time():
-    model = CommonsModel(RunConfig(rounds=3).replace(**HAND), rng=3)
+    model = NormsModel(RunConfig(rounds=3).replace(**HAND), rng=3)
     model.run()
     assert model.round == 3 and model.survival_time == 3 and model.collapse_reason is None

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.commons_model import NO_NORM, CommonsModel
+from model.norms.model import NO_NORM, NormsModel
 from model.config import RunConfig
 
 configs = st.fixed_dictionaries({
@@ -38,7 +38,7 @@ def check_round(model, before):
     """Compare the state after one round with the snapshot ``before`` taken at its start."""
     cfg = model.config
     norms = cfg.norms
-    assert 0.0 <= model.lake.stock <= norms.capacity + 1e-9
+    assert 0.0 <= model.norms.lake.stock <= norms.capacity + 1e-9
     harvest = sum(a.harvest for a in model.agents)
     assert harvest <= before["stock"] + 1e-9
     for agent in model.agents:
@@ -64,10 +64,10 @@ def check_round(model, before):
 @given(overrides=configs, seed=st.integers(0, 2**32 - 1))
 def test_invariants_hold_every_round(overrides, seed):
     # Deterrence changes effort in the harvest phase, outside social learning.
-    model = CommonsModel(RunConfig(rounds=25).replace(
+    model = NormsModel(RunConfig(rounds=25).replace(
         **{"learning.deterrence": False, **overrides}), rng=seed)
     while model.running:
-        before = {"stock": model.lake.stock,
+        before = {"stock": model.norms.lake.stock,
                   "agents": {a.unique_id: (a.wealth, a.alive, traits(a)) for a in model.agents}}
         model.step()
         check_round(model, before)
@@ -80,7 +80,7 @@ def test_invariants_hold_every_round(overrides, seed):
 @given(overrides=configs, seed=st.integers(0, 2**32 - 1))
 def test_same_seed_gives_identical_tables(overrides, seed):
     config = RunConfig(rounds=20).replace(**overrides)
-    first, second = (CommonsModel(config, rng=seed) for _ in range(2))
+    first, second = (NormsModel(config, rng=seed) for _ in range(2))
     first.run()
     second.run()
     for name, table in first.tables().items():
@@ -88,15 +88,15 @@ def test_same_seed_gives_identical_tables(overrides, seed):
 
 
 def test_a_different_seed_gives_different_tables():
-    a, b = CommonsModel(rng=1), CommonsModel(rng=2)
+    a, b = NormsModel(rng=1), NormsModel(rng=2)
     a.run()
     b.run()
     assert not a.tables()["agents"].equals(b.tables()["agents"])
 
 
 def test_switching_social_learning_off_freezes_strategies():
-    on = CommonsModel(RunConfig(rounds=10).replace(**{"learning.revision_prob": 1.0}), rng=5)
-    off = CommonsModel(RunConfig(rounds=10).replace(
+    on = NormsModel(RunConfig(rounds=10).replace(**{"learning.revision_prob": 1.0}), rng=5)
+    off = NormsModel(RunConfig(rounds=10).replace(
         **{"learning.revision_prob": 1.0, "modules.ablation": "group_decision_only"}), rng=5)
     start_on = [traits(a) for a in on.living]
     start_off = [traits(a) for a in off.living]
@@ -107,7 +107,7 @@ def test_switching_social_learning_off_freezes_strategies():
 
 
 def test_switching_group_decision_off_keeps_no_norm():
-    model = CommonsModel(RunConfig(rounds=5).replace(**{"modules.ablation": "social_learning_only"}), rng=4)
+    model = NormsModel(RunConfig(rounds=5).replace(**{"modules.ablation": "social_learning_only"}), rng=4)
     model.run()
     assert model.norm is NO_NORM
     assert not (model.tables()["events"]["kind"] == "norm").any()

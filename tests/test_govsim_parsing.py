@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from agents.govsim_memory import Memory
-from agents.govsim_parsing import (first_number, match_name, parse_harvest, parse_limit,
+from agents.govsim.memory import Memory
+from agents.govsim.parsing import (first_number, match_name, parse_harvest, parse_limit,
                                    parse_notes, parse_summary, parse_utterance)
 
 

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from agents.norm_prompts import PHASES, QUOTE_MAX, Shown
-from agents.norm_schemas import NOBODY, ProposeAnswer, punish_schema
-from agents.norm_view import Chronicle, DayRecord, view_for
+from agents.norms.prompts import PHASES, QUOTE_MAX, Shown
+from agents.norms.schemas import NOBODY, ProposeAnswer, punish_schema
+from agents.norms.view import Chronicle, DayRecord, view_for
 from agents.peer_text import CLOSE, OPEN, one_line
-from model.commons_model import CommonsModel
+from model.norms.model import NormsModel
 from model.config import ABLATION_MODULES, RunConfig
 
 NORM = "Keep effort at 0.3 or lower."
@@ -19,11 +19,11 @@ BALLOT = [NORM, "Everyone may fish at full effort."]
 PEERS_HEADER = "Villagers (id: latest effort, total payoff):"
 
 
-def _model(ablation: str = "full", n: int = 4, **extra) -> CommonsModel:
+def _model(ablation: str = "full", n: int = 4, **extra) -> NormsModel:
     config = RunConfig(policy="llm", seed=3, rounds=5).replace(
         **{"norms.n_agents": n, "norms.initial_wealth": 10.0, "modules.ablation": ablation,
            **extra})
-    model = CommonsModel(config)  # no LLM client: nothing is called while rendering
+    model = NormsModel(config)  # no LLM client: nothing is called while rendering
     model.round = 2
     return model
 

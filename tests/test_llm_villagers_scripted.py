@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.beliefs import belief_bank
+from agents.norms.beliefs import belief_bank
 from agents.llm.call_log import read_calls
-from agents.llm_policy import EMBED_PHASE
-from agents.voting import plurality
+from agents.norms.llm_policy import EMBED_PHASE
+from agents.norms.voting import plurality
 from model.config import RunConfig
 from model.runner import run
 
@@ -277,10 +277,10 @@ def test_each_ablation_asks_only_its_decisions(tmp_path, ablation, phases):
 
 
 def test_one_distinct_proposal_is_adopted_without_a_vote():
-    from agents.policy import Proposal
-    from model.commons_model import CommonsModel
+    from agents.norms.policy import Proposal
+    from model.norms.model import NormsModel
 
-    model = CommonsModel(RunConfig(policy="llm", seed=1).replace(**{"norms.n_agents": 3}))
+    model = NormsModel(RunConfig(policy="llm", seed=1).replace(**{"norms.n_agents": 3}))
     assert model.llm is None  # any LLM call would raise
     proposals = [Proposal(1, "Fish at 0.4 or less."), Proposal(2, " 'fish at 0.4  or less.' "),
                  Proposal(3, "“Fish at 0.4 or less.”")]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.voting import Candidate, distinct, match_vote, normalise, plurality
+from agents.norms.voting import Candidate, distinct, match_vote, normalise, plurality
 
 
 def test_normalise_ignores_quotes_whitespace_and_case():

@@ -22,7 +22,8 @@ from agents.llm.call_log import CallLog, read_calls
 from agents.llm.client import LLMClient
 from agents.llm.errors import LLMContextError, LLMSetupError, LLMUnavailableError
 from llm_fakes import Effort, effort_request
-from model.config import LLMConfig, RunConfig, apply_overrides
+from agents.llm.settings import LLMConfig
+from model.config import RunConfig, apply_overrides
 from model.run_folder import new_manifest
 from model.sweep_run import with_host
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.validation import base_config, c_ordering, run_validation
-from model.commons_model import CommonsModel
+from model.norms.model import NormsModel
 
 SEED = 0
 RUNS_A = 100  # paired seeds per beta and arm: identical first 15 rounds
@@ -114,7 +114,7 @@ def fined_deaths(deterrence: bool, seeds=range(30)) -> int:
         cfg = base_config("text", **{"norms.penalty": 18.0, "norms.growth_rate": 0.5,
                                      "norms.population": "mixed",
                                      "learning.deterrence": deterrence})
-        model = CommonsModel(cfg, rng=seed)
+        model = NormsModel(cfg, rng=seed)
         while model.running and model.round < 40:
             model.step()
             deaths += sum(1 for a in model.agents if a.died_round == model.round
@@ -135,7 +135,7 @@ def test_cap_follows_stock_scales_the_adopted_norm():
 
     for follows in (False, True):
         cfg = base_config("text", **{"learning.cap_follows_stock": follows})
-        model = CommonsModel(cfg, rng=3)
+        model = NormsModel(cfg, rng=3)
         model.step()
         scale = model.stock_after_harvest / cfg.norms.capacity if follows else 1.0
         assert scale < 1.0 or not follows

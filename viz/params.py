@@ -18,7 +18,7 @@ MAX_ROUNDS = 100
 def govsim_available() -> bool:
     """True when this installation has the GovSim model."""
     try:
-        return importlib.util.find_spec("model.govsim.govsim_model") is not None
+        return importlib.util.find_spec("model.govsim.model") is not None
     except ModuleNotFoundError:
         return False
 

@@ -159,7 +159,7 @@ def _llm_counts(model) -> dict:
 
 
 def take_norms(model, version: int) -> RoundView:
-    """A ``RoundView`` of a norms model (``model.commons_model.CommonsModel``) after a round."""
+    """A ``RoundView`` of a norms model (``model.norms.model.NormsModel``) after a round."""
     cfg = model.config
     villagers = tuple(
         Villager(
@@ -200,7 +200,7 @@ def take_norms(model, version: int) -> RoundView:
 
 
 def take_govsim(model, version: int) -> RoundView:
-    """A ``RoundView`` of a GovSim model (``model.govsim.govsim_model.GovSimModel``).
+    """A ``RoundView`` of a GovSim model (``model.govsim.model.GovSimModel``).
 
     The request is shown as the villager's effort, its running total as its wealth, the
     month's discussion as its proposals, and the agreed limit as the community's norm.

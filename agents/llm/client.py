@@ -44,7 +44,7 @@ from agents.llm.parsing import feedback_messages, parse_answer, strip_think
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
 from agents.llm.stats import CallStats
-from model.config import LLMConfig
+from agents.llm.settings import LLMConfig
 
 log = logging.getLogger(__name__)
 

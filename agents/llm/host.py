@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 
 from agents.llm.errors import LLMSetupError, display_host, unreachable
-from model.config import LLMConfig
+from agents.llm.settings import LLMConfig
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import ollama
 import openai
 
 from agents.llm.errors import LLMSetupError
-from model.config import LLMConfig
+from agents.llm.settings import LLMConfig
 
 # Servers started without a key (vLLM, llama.cpp) accept any; the openai client wants one.
 NO_KEY = "not-needed"

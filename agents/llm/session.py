@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.config import LLMConfig
+from agents.llm.settings import LLMConfig
 
 
 def models_of(config: LLMConfig, *, embeddings: bool = True) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.govsim_prompts import month_date
+from agents.govsim.prompts import month_date
 from model.config import ConfigError, RunConfig, build
 from model.run_folder import MANIFEST, OutputExistsError, atomic_write_bytes, atomic_write_json
 

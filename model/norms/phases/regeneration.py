@@ -5,4 +5,4 @@ class Regeneration:
     name = "regeneration"
 
     def __call__(self, model) -> None:
-        model.lake.regrow()
+        model.norms.lake.regrow()

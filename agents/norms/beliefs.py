@@ -1,7 +1,7 @@
 """Initial personal beliefs of LLM villagers.
 
 Altruistic and selfish LLM villagers differ only in the sentence they start from, drawn from a
-bank of eight per type (agents/prompts/norms/beliefs_<kind>.txt). Within a type the sentences
+bank of eight per type (agents/norms/templates/beliefs_<kind>.txt). Within a type the sentences
 are dealt without replacement from a seeded shuffle, so a society gets as many different
 starting beliefs as the bank allows; a type with more than eight villagers starts a new shuffle.
 """
@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-BELIEF_DIR = Path(__file__).parent / "prompts" / "norms"
+BELIEF_DIR = Path(__file__).parent / "templates"
 
 
 @cache

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 from mesa import DataCollector
 
-from agents.cpr_agent import AltruisticAgent, SelfishAgent
-from agents.policy import Norm
+from agents.norms.villagers import AltruisticAgent, SelfishAgent
+from agents.norms.policy import Norm
 from model.engine import Engine
-from model.lake import Lake
-from model.metrics import gini
-from model.modules import (GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
+from model.norms.lake import Lake
+from model.norms.metrics import gini
+from model.norms.phases import (GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
                            Starvation)
 
 NO_NORM = Norm("No community policy has been adopted yet.", None)
@@ -56,15 +56,15 @@ LLM_COUNTERS = ("calls", "prompt_tokens", "answer_tokens", "retries", "fallbacks
 
 def make_policy(config, model):
     if config.policy == "rule":
-        from agents.rule_policy import RuleBasedPolicy
+        from agents.norms.rule_policy import RuleBasedPolicy
 
         return RuleBasedPolicy()
-    from agents.llm_policy import LLMPolicy
+    from agents.norms.llm_policy import LLMPolicy
 
     return LLMPolicy(model)
 
 
-class CommonsModel(Engine):
+class NormsModel(Engine):
     """A lake shared by altruistic and selfish villagers; rounds run the SPEC's modules."""
 
     def __init__(self, config=None, rng: Any = None, llm_client=None, **overrides: Any):
@@ -108,7 +108,7 @@ class CommonsModel(Engine):
         for key in LLM_COUNTERS:
             reporters["LLM_" + key] = (lambda k: lambda m: m.llm_round[k])(key)
         self.datacollector = DataCollector(model_reporters=reporters, agent_reporters=AGENT_REPORTERS)
-        self._round_hooks.insert(0, CommonsModel._take_llm_counters)
+        self._round_hooks.insert(0, NormsModel._take_llm_counters)
         end_round = getattr(self.policy, "end_round", None)
         if end_round is not None:  # before the counters, so its calls count in this round
             self._round_hooks.insert(0, end_round)

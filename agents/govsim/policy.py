@@ -25,9 +25,9 @@ from typing import Sequence
 import numpy as np
 
 from agents import llm_exchange
-from agents.govsim_parsing import (match_name, parse_harvest, parse_limit, parse_notes,
+from agents.govsim.parsing import (match_name, parse_harvest, parse_limit, parse_notes,
                                    parse_summary, parse_utterance)
-from agents.govsim_schemas import (chars, harvest_schema, limit_schema, nonblank, notes_schema,
+from agents.govsim.schemas import (chars, harvest_schema, limit_schema, nonblank, notes_schema,
                                    predict_budget, summary_schema, utterance_schema)
 
 FRAMEWORK = -1  # agent id of the framework's calls (summary, limit, embeddings)

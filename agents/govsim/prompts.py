@@ -1,6 +1,6 @@
 """GovSim prompt templates: load a language's files and fill them in.
 
-Everything a villager reads comes from ``agents/prompts/govsim/<language>/``: one template per
+Everything a villager reads comes from ``agents/govsim/templates/<language>/``: one template per
 decision and one word file per variant (fishery, pasture, pollution, trash), so a new framing or
 language is a set of files, not code. Placeholders are ``${field}``; a missing field raises
 ``KeyError`` instead of leaving a gap in a prompt.
@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from agents.peer_text import one_line, quoted
 
-PROMPT_DIR = Path(__file__).resolve().parent / "prompts" / "govsim"
+PROMPT_DIR = Path(__file__).resolve().parent / "templates"
 DECISIONS = ("harvest", "utterance", "summary", "limit", "reflection")
 START_YEAR = 2024  # GovSim's calendar starts on 2024-01-01
 # Caps on text written by one villager (or the mayor's report) when another villager reads it.

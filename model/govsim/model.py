@@ -16,9 +16,9 @@ from typing import Any
 
 from mesa import DataCollector
 
-from agents.govsim_agent import GovSimVillager, GreedyNewcomer
-from agents.govsim_policy import GovSimPolicy
-from agents.govsim_prompts import PromptBook
+from agents.govsim.villagers import GovSimVillager, GreedyNewcomer
+from agents.govsim.policy import GovSimPolicy
+from agents.govsim.prompts import PromptBook
 from model.config import ConfigError, RunConfig
 from model.engine import Engine
 from model.govsim.metrics import Trajectory, run_metrics

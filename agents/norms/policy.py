@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Sequence
 
 if TYPE_CHECKING:
-    from agents.cpr_agent import CPRAgent
+    from agents.norms.villagers import CPRAgent
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Rendering the norms scenario's prompts from the template files in agents/prompts/norms/.
+"""Rendering the norms scenario's prompts from the template files in agents/norms/templates/.
 
 A prompt is two chat messages. The system message is the same for every villager and every day
 of a run (preamble, then the phase's task), so a server's prefix cache can reuse it; the user
@@ -22,11 +22,11 @@ from pathlib import Path
 from string import Template
 from typing import Sequence
 
-from agents.norm_schemas import BELIEF_MAX, POLICY_MAX
-from agents.norm_view import View
+from agents.norms.schemas import BELIEF_MAX, POLICY_MAX
+from agents.norms.view import View
 from agents.peer_text import quoted
 
-PROMPT_DIR = Path(__file__).parent / "prompts" / "norms"
+PROMPT_DIR = Path(__file__).parent / "templates"
 PHASES = ("effort", "punish", "propose", "vote")
 QUOTE_MAX = max(BELIEF_MAX, POLICY_MAX)  # longest villager text shown in a prompt
 

@@ -19,17 +19,17 @@ from typing import Callable, Sequence
 import numpy as np
 
 from agents import llm_exchange
-from agents.beliefs import draw_initial_beliefs
-from agents.norm_prompts import NormPrompts, Shown
-from agents.norm_schemas import (BELIEF_MAX, MIN_PREDICT, NOBODY, POLICY_MAX, TEXT_MIN,
+from agents.norms.beliefs import draw_initial_beliefs
+from agents.norms.prompts import NormPrompts, Shown
+from agents.norms.schemas import (BELIEF_MAX, MIN_PREDICT, NOBODY, POLICY_MAX, TEXT_MIN,
                                  EffortAnswer, ProposeAnswer, VoteAnswer, check_nonblank,
                                  parse_effort_text, parse_propose_text, parse_vote_text,
                                  punish_schema, punish_text_parser)
-from agents.norm_view import Chronicle, view_for
+from agents.norms.view import Chronicle, view_for
 from agents.peer_text import one_line
-from agents.policy import Norm, Proposal
-from agents.voting import distinct, match_vote, plurality
-from model.metrics import norm_similarity
+from agents.norms.policy import Norm, Proposal
+from agents.norms.voting import distinct, match_vote, plurality
+from agents.norms.similarity import norm_similarity
 
 FIRST_EFFORT = 0.5  # effort fallback on day 1, when a villager has no previous effort
 EMBED_PHASE = "norms"  # call-log phase of the round's belief and norm embeddings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from agents.govsim_memory import Memory
+from agents.govsim.memory import Memory
 
 
 class GovSimVillager(mesa.Agent):
