@@ -1,7 +1,8 @@
 """The ``commons-lab`` command line: run, sweep, validate, analyse, serve, show.
 
-Every subcommand answers ``--help``. Bad input ends with one line on stderr and a non-zero exit
-status (2 for a bad config or argument), and writes nothing.
+Every subcommand answers ``--help``. Errors are ``agents.errors.LabError``s; ``main`` alone turns
+one into a line on stderr and its exit status (2 for bad input, 3 for a server that cannot be
+used), and a command that fails that way writes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
-EXIT_LLM_SETUP = 3
+EXIT_INTERRUPTED = 130
 
 EXTRA_COMMANDS = {
     "sweep": "model.sweep_cli",
@@ -112,8 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from model.config import ConfigError
-    from model.run_folder import OutputExistsError
+    from agents.errors import LabError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -121,18 +120,13 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ConfigError, OutputExistsError) as err:
+    except LabError as err:
         print(f"commons-lab: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return err.exit_code
     except KeyboardInterrupt:
         print("commons-lab: interrupted; what was collected is on disk (resume with --resume)",
               file=sys.stderr)
-        return 130
-    except Exception as err:  # LLM setup errors carry their own one-line message
-        if type(err).__name__ in {"LLMSetupError", "LLMContextError", "LLMUnavailableError"}:
-            print(f"commons-lab: error: {err}", file=sys.stderr)
-            return EXIT_LLM_SETUP
-        raise
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from agents.errors import BadInputError
 from analysis import figures as F
 from analysis import stats as S
 from analysis.load import ABLATION_LABEL, RunSet, load_runs
@@ -466,7 +467,7 @@ def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str 
     rs = load_runs(dirs, model_key=model_key, include_incomplete=include_incomplete)
     timings["load"] = time.perf_counter() - t0
     if rs.runs.empty:
-        raise ValueError("no completed run folders (with manifest.json) under "
+        raise BadInputError("no completed run folders (with manifest.json) under "
                          + ", ".join(map(str, dirs)))
     html_path, md_path, files = report_paths(out)
     figs = FigureStore(files / "figures")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 HELP = "analyse run folders (found recursively) into an HTML + Markdown report with figures"
 
 
@@ -26,22 +24,18 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     from pathlib import Path
 
+    from agents.errors import BadInputError
+
     if not 0 < args.alpha < 1:
-        print(f"commons-lab: error: --alpha {args.alpha} must lie between 0 and 1", file=sys.stderr)
-        return 2
+        raise BadInputError(f"--alpha {args.alpha} must lie between 0 and 1")
     missing = [d for d in args.dirs if not Path(d).is_dir()]
     if missing:
-        print(f"commons-lab: error: not a directory: {missing[0]}", file=sys.stderr)
-        return 2
+        raise BadInputError(f"not a directory: {missing[0]}")
 
     from analysis.report import build_report
 
-    try:
-        report = build_report(args.dirs, args.out, model_key=args.model_key, alpha=args.alpha,
-                              include_incomplete=args.include_incomplete, title=args.title)
-    except ValueError as err:
-        print(f"commons-lab: error: {err}", file=sys.stderr)
-        return 2
+    report = build_report(args.dirs, args.out, model_key=args.model_key, alpha=args.alpha,
+                          include_incomplete=args.include_incomplete, title=args.title)
     runs = report.runs.runs
     print(f"analysed {len(runs)} runs "
           + "(" + ", ".join(f"{n} {s}" for s, n in runs["scenario"].value_counts().items()) + ")"

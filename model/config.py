@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agents.errors import BadInputError
 from agents.fields import bounded
 from agents.llm.settings import LLMConfig
 
 
-class ConfigError(ValueError):
+class ConfigError(BadInputError, ValueError):
     """A configuration value is missing, unknown, mistyped or out of range (one line)."""
 
 

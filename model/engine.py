@@ -7,21 +7,29 @@ Scenario models (the norms lake, GovSim) subclass it with their resource, agents
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import mesa
 
-from model.config import RunConfig, apply_overrides
+from model.config import RunConfig
 
 
-class Module(Protocol):
-    """One phase of a round. ``name`` is what ablations and the event log call it."""
+class Module(abc.ABC):
+    """One phase of a round. ``name`` is what ablations and the event log call it.
 
-    name: str
+    The round stops at the first collapse; a module with ``runs_after_collapse`` (bookkeeping
+    such as starvation) still runs in that round, so the final state is consistent.
+    """
 
-    def __call__(self, model: Engine) -> None: ...
+    name: str = ""
+    runs_after_collapse: bool = False
+
+    @abc.abstractmethod
+    def __call__(self, model: Engine) -> None:
+        """Play this phase of the current round on ``model``."""
 
 
 @dataclass
@@ -37,26 +45,32 @@ class Event:
 
 
 class Engine(mesa.Model):
-    """Base model: configuration, seeding, module pipeline, end conditions, events."""
+    """Base model: configuration, seeding, module pipeline, end conditions, events, and the
+    per-round counters of the LLM layer.
 
-    def __init__(self, config: RunConfig | None = None, rng: Any = None, **overrides: Any):
+    ``rng``: the run's seed when it differs from ``config.seed`` (``mesa.batch_run`` hands each
+    run its seed this way). ``llm_client``: the run's LLM session, for villagers that ask a
+    language model (``model.llm_session.open_session``).
+    """
+
+    # LLM counters recorded per round as ``LLM_<name>`` columns (``agents.llm.stats``).
+    LLM_COUNTERS: tuple[str, ...] = ("calls", "prompt_tokens", "answer_tokens", "retries",
+                                     "fallbacks", "parse_failures")
+
+    def __init__(self, config: RunConfig | None = None, rng: int | None = None, llm_client=None):
         config = config or RunConfig()
-        if overrides:
-            # batch_run and SolaraViz pass parameters as keyword arguments with dotted names.
-            config = apply_overrides(config, overrides)
-        if rng in (None, ""):
-            rng = config.seed
-        rng = int(rng)  # Solara's text input hands back strings
-        if rng != config.seed:
-            config = dataclasses.replace(config, seed=rng)
-        super().__init__(rng=rng)
+        if rng is not None and rng != config.seed:
+            config = dataclasses.replace(config, seed=int(rng))
+        super().__init__(rng=config.seed)
         self.config = config
         self.round = 0
         self.survival_time: int | None = None
         self.collapse_reason: str | None = None
         self.events: list[Event] = []
         self.modules: list[Module] = []
-        self.llm = None  # an LLM client, for runs whose villagers ask a language model
+        self.llm = llm_client
+        self.llm_round = dict.fromkeys(self.LLM_COUNTERS, 0)
+        self._llm_before = llm_client.stats.snapshot() if llm_client is not None else None
         self._round_hooks: list[Callable[[Engine], None]] = []
 
     # -- pipeline ---------------------------------------------------------------------------
@@ -72,15 +86,28 @@ class Engine(mesa.Model):
     def end_round_checks(self) -> None:
         """Subclasses set ``collapse_reason`` here when the commons or a villager is lost."""
 
+    def end_round(self) -> None:
+        """The round's last bookkeeping, before it is recorded: the LLM calls it cost.
+        Subclasses that make calls of their own here do so before calling this."""
+        if self.llm is None:
+            return
+        spent = self.llm.stats.since(self._llm_before)
+        self._llm_before = self.llm.stats.snapshot()
+        self.llm_round = {key: getattr(spent, key) for key in self.LLM_COUNTERS}
+
+    def llm_reporters(self) -> dict[str, Callable[[Engine], Any]]:
+        """DataCollector reporters of the per-round LLM counters (zero without an LLM)."""
+        return {f"LLM_{key}": (lambda k: lambda m: m.llm_round[k])(key)
+                for key in self.LLM_COUNTERS}
+
     def step(self) -> None:
         if not self.running:
             return
         self.round += 1
         for module in self.modules:
-            if self.collapsed and not getattr(module, "runs_after_collapse", False):
+            if self.collapsed and not module.runs_after_collapse:
                 # The run ends at the first collapse; later modules of this round would act on
                 # a society that no longer exists (and would cost LLM calls for nothing).
-                # Bookkeeping modules (starvation) still run so the final state is consistent.
                 continue
             module(self)
             self.end_round_checks()
@@ -90,9 +117,10 @@ class Engine(mesa.Model):
         elif self.round >= self.max_rounds:
             self.survival_time = self.round
             self.running = False
+        self.end_round()
+        self.datacollector.collect(self)
         for hook in self._round_hooks:
             hook(self)
-        self.datacollector.collect(self)
 
     def run(self) -> None:
         while self.running:
@@ -102,7 +130,8 @@ class Engine(mesa.Model):
         self.events.append(Event(self.round, kind, **fields))
 
     def on_round_end(self, hook: Callable[[Engine], None]) -> None:
-        """Register a callback run after every round (the run writer uses it to save progress)."""
+        """Register a callback run after every round has been recorded (the run writer uses it
+        to save progress)."""
         self._round_hooks.append(hook)
 
     # -- tidy tables ---------------------------------------------------------------------------

@@ -19,11 +19,13 @@ from typing import Any
 
 import pandas as pd
 
+from agents.errors import BadInputError
+
 PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "ollama", "pydantic", "xllamacpp", "solara")
 MANIFEST = "manifest.json"
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(BadInputError, FileExistsError):
     """The output folder already holds a run and would be overwritten."""
 
 

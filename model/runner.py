@@ -8,12 +8,12 @@ repeating a recorded call.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from model.config import ConfigError, RunConfig
+from model.config import RunConfig
+from model.llm_session import open_session, uses_llm
 from model.run_folder import RunFolder, atomic_write_json, new_manifest, now
 
 CALL_LOG = "calls.jsonl"
@@ -28,54 +28,6 @@ def build_model(config: RunConfig, **kwargs: Any):
     from model.norms.model import NormsModel
 
     return NormsModel(config, **kwargs)
-
-
-def uses_llm(config: RunConfig) -> bool:
-    return config.scenario == "govsim" or config.policy == "llm"
-
-
-@contextlib.contextmanager
-def llm_session(config: RunConfig, folder: RunFolder | None, *, resume: bool):
-    """An LLM client for the run (or None): host chosen, models checked, calls recorded.
-
-    Backend "replay" serves ``llm.replay_log`` (default: the run folder's own call log) with no
-    server; ``resume`` serves the calls already in the folder's log and asks the server only
-    for the missing ones.
-    """
-    if not uses_llm(config):
-        yield None
-        return
-    from agents.llm.call_log import CallLog
-    from agents.llm.client import LLMClient
-    from agents.llm.host import open_llm_host
-    from agents.llm.replay import ReplaySource
-    from agents.llm.session import models_of
-
-    log_path = folder.file(CALL_LOG) if folder else None
-    replay = None
-    if config.llm.backend == "replay":
-        source = config.llm.replay_log or log_path
-        if source is None:
-            raise ConfigError("llm.backend = \"replay\" needs llm.replay_log (a calls.jsonl)")
-        replay = ReplaySource.from_file(source, strict=True)
-    elif resume and log_path is not None and log_path.exists():
-        replay = ReplaySource.from_file(log_path, strict=False)
-    with open_llm_host(config.llm) as host:
-        if replay is None or not replay.strict:
-            # Check every model (villagers' and embedding) before the run folder exists:
-            # a model that is not pulled leaves nothing behind.
-            with LLMClient(config.llm, host=host, seed=config.seed) as probe:
-                probe.check_models(models_of(config.llm))
-        if folder is not None:
-            folder.create()
-        call_log = CallLog(log_path) if log_path is not None else None
-        client = LLMClient(config.llm, host=host, seed=config.seed, call_log=call_log, replay=replay)
-        try:
-            yield client
-        finally:
-            client.close()
-            if call_log is not None:
-                call_log.close()
 
 
 def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
@@ -98,8 +50,8 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
     model = None
     started = False
     try:
-        with llm_session(config, folder, resume=resume) as client:
-            folder.create()
+        with open_session(config, call_log=folder.file(CALL_LOG), resume=resume,
+                          before_first_call=folder.create) as client:
             folder.write_manifest(manifest)
             started = True
             kwargs = {"llm_client": client} if client is not None else {}

@@ -21,8 +21,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.errors import ServiceError
 
-class ScaleOutError(RuntimeError):
+
+class ScaleOutError(ServiceError, RuntimeError):
     """The cluster cannot be reached or cannot run this project's runs (one line)."""
 
 

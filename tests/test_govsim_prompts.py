@@ -21,7 +21,8 @@ def conversation(model):
 
 def render(month: int = 1, **settings):
     """All five prompts of the first villager present in ``month`` (or the newcomer)."""
-    model = GovSimModel(RunConfig(scenario="govsim"), **{f"govsim.{k}": v for k, v in settings.items()})
+    model = GovSimModel(RunConfig(scenario="govsim").replace(
+        **{f"govsim.{k}": v for k, v in settings.items()}))
     for m in range(1, month + 1):
         model.round = m
         if m == model.newcomer_month:

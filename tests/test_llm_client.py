@@ -21,7 +21,6 @@ from agents.llm.errors import LLMSetupError
 from agents.llm.host import answers, open_llm_host
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
-from agents.llm.session import models_of
 from llm_fakes import FALLBACK, MODEL, Effort, FakeOllama, config, effort_request
 
 GOOD = '{"effort": 0.3, "reason": "steady"}'
@@ -385,17 +384,36 @@ def _free_port() -> int:
 
 def test_a_run_session_replays_its_folder_without_a_server(tmp_path) -> None:
     from model.config import RunConfig
-    from model.run_folder import RunFolder
-    from model.runner import llm_session
+    from model.llm_session import models_needed, open_session
 
     with CallLog(tmp_path / "calls.jsonl") as log:
         with LLMClient(config(), transport=FakeOllama(_varied_chat).transport(), call_log=log, seed=4) as c:
             recorded, _ = _scripted_run(c)
     lines = (tmp_path / "calls.jsonl").read_text()
     run_config = replace(RunConfig(policy="llm", seed=4), llm=config(backend="replay"))
-    with llm_session(run_config, RunFolder(tmp_path, overwrite=True), resume=False) as client:
+    with open_session(run_config, call_log=tmp_path / "calls.jsonl") as client:
         assert client.offline
         replayed, _ = _scripted_run(client)
     assert replayed == recorded
     assert (tmp_path / "calls.jsonl").read_text() == lines  # served, not appended again
-    assert models_of(config(models=("a:1b", "b:2b", "a:1b"))) == ["a:1b", "b:2b", "all-minilm"]
+    cycled = replace(RunConfig(), llm=config(models=("a:1b", "b:2b", "a:1b")))
+    assert models_needed(cycled) == ["a:1b", "b:2b", "all-minilm"]
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("scenario", ["norms", "govsim"])
+def test_every_scenario_checks_its_embedding_model_before_the_first_round(ollama_host, tmp_path,
+                                                                          scenario) -> None:
+    # GovSim ranks memories by embedding as the norms villagers measure norm similarity by
+    # embedding: a missing embedding model must stop either run at its start, not mid-run.
+    from model.config import RunConfig
+    from model.llm_session import open_session
+
+    run_config = RunConfig(scenario=scenario, policy="llm",
+                           llm=config(host=ollama_host, embedding_model="no-such-embedder"))
+    started = []
+    with pytest.raises(LLMSetupError, match="no-such-embedder"):
+        with open_session(run_config, call_log=tmp_path / "calls.jsonl",
+                          before_first_call=lambda: started.append(True)):
+            pass
+    assert started == [] and not (tmp_path / "calls.jsonl").exists()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import cli
+from agents.errors import ServiceError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +20,7 @@ def test_model_not_pulled_names_the_pull_command_and_writes_nothing(ollama_host,
                      "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"',
                      "--set", 'llm.model="nope:1b"'])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == cli.EXIT_LLM_SETUP
+    assert code == ServiceError.exit_code
     assert len(err) == 1 and "ollama pull nope:1b" in err[0]
     assert not out.exists()
     print("bad input: model not pulled -> one line naming `ollama pull nope:1b`, exit 3, no folder")
@@ -35,7 +36,7 @@ def test_unreachable_host_says_how_out_and_writes_nothing(tmp_path, capsys):
     code = cli.main(["run", str(ROOT / "runs/demo-llm.toml"), "--out", str(out), "--quiet",
                      "--set", 'llm.backend="ollama"', "--set", f'llm.host="127.0.0.1:{port}"'])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == cli.EXIT_LLM_SETUP
+    assert code == ServiceError.exit_code
     assert len(err) == 1 and f"127.0.0.1:{port}" in err[0]
     assert "ollama serve" in err[0] and "embedded" in err[0]
     assert not out.exists()

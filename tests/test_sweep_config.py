@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cli
-from model.config import ConfigError, RunConfig, load_config
+from model.config import RunConfig, load_config
 from model.run_folder import OutputExistsError, new_manifest
 from model.sweep_config import Condition, load_sweep
 from model.sweep_index import rebuild_index

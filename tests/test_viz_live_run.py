@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from model.engine import Module
 from viz.live_run import BUSY_WAIT_S, LiveRun, build_config
 from viz.params import govsim_available
 
@@ -19,7 +20,7 @@ NO_NORM = "No community policy has been adopted yet."
 LLM_ROUND_S = 300  # two calls of ~1.5 s when idle; generous for a busy 2-core machine
 
 
-class Gate:
+class Gate(Module):
     """A round module that holds the round until released: a slow (LLM) round on demand."""
 
     name = "gate"
@@ -33,7 +34,7 @@ class Gate:
         assert self.release.wait(20), "the test never released the round"
 
 
-class Broken:
+class Broken(Module):
     """A round module that fails the way a lost LLM server does, mid-round."""
 
     name = "broken"
@@ -188,3 +189,15 @@ def test_an_unreachable_ollama_is_one_line_on_the_page(monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing listens on port 9
     run = LiveRun(policy="llm", llm_backend="ollama")
     assert run.view is None and "cannot reach an Ollama server" in run.error
+
+
+def test_the_collapsing_round_still_settles_starvation_on_the_page():
+    # The page wraps every module to show its phase; the wrapper must keep the module's
+    # "runs after collapse" promise, or villagers in debt outlive the round that ends the run.
+    run = LiveRun(environment="harsh", population="selfish", villagers=6, seed=3, rounds=50)
+    while run.running:
+        run.step()
+    assert run.sim.collapsed
+    assert all(v.wealth >= 0 for v in run.sim.living)
+    starvation = [m for m in run.sim.modules if m.name == "starvation"]
+    assert starvation and starvation[0].runs_after_collapse

@@ -13,6 +13,7 @@ from mesa.visualization.solara_viz import (ComponentsView, ModelController, _che
                                            _wrap_component)
 from mesa.visualization.utils import force_update
 
+from model.engine import Module
 from viz import components as C
 from viz.live_run import LiveRun
 from viz.params import initial_values, model_params, scenario_choices, govsim_available
@@ -117,7 +118,7 @@ def test_status_shows_a_running_round_then_refreshes_the_page_when_it_ends():
     run.threaded = True
     gate_open = threading.Event()
 
-    class Gate:
+    class Gate(Module):
         name = "gate"
 
         def __call__(self, model):

@@ -10,6 +10,7 @@ villagers think. The panels read ``view``, a snapshot taken after each round, ne
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -17,7 +18,9 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from agents.errors import LabError
 from model.config import ConfigError, RunConfig, apply_overrides
+from model.engine import Module
 from viz import snapshot
 
 log = logging.getLogger(__name__)
@@ -96,12 +99,13 @@ class Progress:
         return max(0.0, min(1.0, (self.phase_index - 1) / self.phases)) if self.phases else 0.0
 
 
-class _TrackedPhase:
+class _TrackedPhase(Module):
     """A round module that tells the run when it starts, so the page can show the phase."""
 
-    def __init__(self, module, index: int, on_start):
+    def __init__(self, module: Module, index: int, on_start):
         self.module = module
         self.name = module.name
+        self.runs_after_collapse = module.runs_after_collapse
         self.index = index
         self._on_start = on_start
 
@@ -128,6 +132,8 @@ class LiveRun:
         self.config: RunConfig | None = None
         self.sim = None
         self.client = None
+        self._session = contextlib.ExitStack()  # the run's LLM session, closed with the run
+        weakref.finalize(self, self._session.close)
         self.threaded = False  # LLM rounds run in a background thread
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -145,21 +151,22 @@ class LiveRun:
                 policy=policy, llm_model=llm_model, seed=seed, llm_backend=llm_backend)
             self._build()
         except Exception as err:  # shown on the page; a bad control must not crash it
-            if not isinstance(err, ConfigError) and type(err).__module__ != "agents.llm.errors":
+            if not isinstance(err, LabError):
                 log.exception("could not build the run")
             self.error = _one_line(err)
             self._close_client()
         self.view: snapshot.RoundView | None = self._snapshot()
 
     def _build(self) -> None:
-        from model.runner import build_model, uses_llm
+        from model.llm_session import open_session, uses_llm
+        from model.runner import build_model
 
         kwargs = {}
         if uses_llm(self.config):
-            from viz.llm_link import open_client
+            from viz.llm_link import shared_host
 
-            self.client = open_client(self.config)
-            weakref.finalize(self, self.client.close)
+            self.client = self._session.enter_context(
+                open_session(self.config, host=shared_host(self.config)))
             kwargs["llm_client"] = self.client
             self.threaded = True
         self.sim = build_model(self.config, **kwargs)
@@ -169,9 +176,8 @@ class LiveRun:
         self._phase_count = len(modules)
 
     def _close_client(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        self._session.close()
+        self.client = None
 
     # -- what SolaraViz's controls call and read -------------------------------------------
 

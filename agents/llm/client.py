@@ -129,7 +129,8 @@ class _Answer:
 class LLMClient:
     """Structured decisions and embeddings through the official ``ollama`` client.
 
-    ``host``: the argument, else ``config.host``, else ``OLLAMA_HOST``, else the local default.
+    ``host``: a base URL already resolved (``agents.llm.host.open_llm_host`` yields one); None
+    resolves ``config`` here: ``config.host``, else ``OLLAMA_HOST``, else the local default.
     ``seed``: the run seed from which every call's sampling seed is derived.
     ``call_log``: where every attempt is recorded (None: not recorded).
     ``replay``: recorded answers to serve; strict (no server at all) or resume (missing keys go
@@ -160,7 +161,7 @@ class LLMClient:
                 raise LLMSetupError('llm.backend = "replay" needs llm.replay_log (a calls.jsonl)')
             replay = ReplaySource.from_file(config.replay_log, strict=True)
         self.replay = replay
-        self.host = resolve_host(host, config)
+        self.host = host if host is not None else resolve_host(None, config)
         self.stats = CallStats()
         self.transport_retry_count = 0  # not in ``stats``: a replay has none
         self.replay_mismatches = 0

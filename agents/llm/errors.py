@@ -1,6 +1,6 @@
 """Errors of the LLM layer: each one is a single line that says what to do next.
 
-A run catches ``LLMError`` to stop cleanly: what was collected stays on disk and a resume
+All of them are ``agents.errors.LabError``s. A run catches ``LLMError`` to stop cleanly: what was collected stays on disk and a resume
 continues from the call log. Answers the model gets wrong are not errors: they are retried and
 then replaced by the decision's fallback (see ``agents.llm.client``).
 """
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from agents.errors import BadInputError, ServiceError
 
-class LLMError(RuntimeError):
-    """Base class: the LLM layer cannot go on."""
+
+class LLMError(ServiceError, RuntimeError):
+    """Base class: the LLM layer cannot go on (exit status 3)."""
 
 
 class LLMSetupError(LLMError):
@@ -26,12 +28,16 @@ class LLMContextError(LLMError):
     """A prompt does not fit the model's context window (``num_ctx``)."""
 
 
-class ReplayMissError(LLMError):
-    """Strict replay was asked for a call the recorded log does not hold."""
+class ReplayMissError(LLMError, BadInputError):
+    """Strict replay was asked for a call the recorded log does not hold (exit status 2)."""
+
+    exit_code = BadInputError.exit_code
 
 
-class CallLogError(LLMError):
-    """A call log is damaged somewhere other than its last line."""
+class CallLogError(LLMError, BadInputError):
+    """A call log is damaged somewhere other than its last line (exit status 2)."""
+
+    exit_code = BadInputError.exit_code
 
 
 _USERINFO = re.compile(r"//[^/@\s]*@")

@@ -127,7 +127,7 @@ class LLMPolicy:
     # -- end of round: memory and norm similarity ------------------------------------------
 
     def end_round(self, model) -> None:
-        """Run after every round's modules (registered by the model before its counters)."""
+        """After the round's modules, before the model takes its LLM counters and records."""
         self.chronicle.close_round(model)
         self.measure_norms(model)
 

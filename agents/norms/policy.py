@@ -42,3 +42,7 @@ class DecisionPolicy(Protocol):
     def propose(self, model, agents: Sequence[CPRAgent]) -> list[Proposal]: ...
 
     def adopt(self, model, agents: Sequence[CPRAgent], proposals: list[Proposal]) -> Norm: ...
+
+    def end_round(self, model) -> None:
+        """After the round's modules, before it is recorded (LLM villagers: memory, norm
+        similarity, whose embedding calls then count in this round)."""

@@ -175,3 +175,6 @@ class RuleBasedPolicy:
             return model.norm
         cap = float(statistics.median(p.cap for p in proposals))
         return Norm(norm_text(cap), cap)
+
+    def end_round(self, model) -> None:
+        """Nothing to close: rule-based villagers keep no memory of words and embed nothing."""

@@ -12,7 +12,6 @@ discussions and memories) and ``summary()`` with GovSim's metrics.
 
 from __future__ import annotations
 
-from typing import Any
 
 from mesa import DataCollector
 
@@ -25,9 +24,6 @@ from model.govsim.metrics import Trajectory, run_metrics
 from model.govsim.phases import (Arrival, DiscussionPhase, HarvestPhase, MonthEnd,
                                  ReflectionPhase)
 from model.govsim.pool import CommonPool
-
-LLM_COUNTERS = ("decisions", "calls", "prompt_tokens", "answer_tokens", "retries", "fallbacks",
-                "parse_failures", "embed_calls")
 
 MODEL_REPORTERS = {
     "Stock": lambda m: m.pool.stock,
@@ -58,9 +54,12 @@ AGENT_REPORTERS = {
 
 
 class GovSimModel(Engine):
-    def __init__(self, config: RunConfig | None = None, rng: Any = None, llm_client=None,
-                 **overrides: Any):
-        super().__init__(config or RunConfig(scenario="govsim"), rng, **overrides)
+    LLM_COUNTERS = ("decisions", "calls", "prompt_tokens", "answer_tokens", "retries",
+                    "fallbacks", "parse_failures", "embed_calls")
+
+    def __init__(self, config: RunConfig | None = None, rng: int | None = None,
+                 llm_client=None):
+        super().__init__(config or RunConfig(scenario="govsim"), rng, llm_client)
         g = self.config.govsim
         if g.newcomer_month > g.months:
             raise ConfigError(f"govsim.newcomer_month = {g.newcomer_month} is after the last "
@@ -70,7 +69,6 @@ class GovSimModel(Engine):
         self.book = PromptBook.load(g.language, g.variant)
         self.pool = CommonPool(g.initial_stock, g.capacity, g.collapse_below,
                                inverse=g.variant == "trash", inflow=g.trash_inflow)
-        self.llm = llm_client
         self.names = self.book.names(g.n_agents)
         self.newcomer_month = g.newcomer_month or None
         founders = g.n_agents - 1 if self.newcomer_month else g.n_agents
@@ -94,15 +92,9 @@ class GovSimModel(Engine):
         self.harvest_rows: list[dict] = []
         self.utterance_rows: list[dict] = []
         self.discussion_rows: list[dict] = []
-        self._snapshot = self.llm.stats.snapshot() if self.llm is not None else None
-        self.llm_month = dict.fromkeys(LLM_COUNTERS, 0)
-
-        reporters = dict(MODEL_REPORTERS)
-        for key in LLM_COUNTERS:
-            reporters["LLM_" + key] = (lambda k: lambda m: m.llm_month[k])(key)
-        self.datacollector = DataCollector(model_reporters=reporters,
-                                           agent_reporters=AGENT_REPORTERS)
-        self._round_hooks.insert(0, GovSimModel._take_llm_counters)
+        self.datacollector = DataCollector(
+            model_reporters={**MODEL_REPORTERS, **self.llm_reporters()},
+            agent_reporters=AGENT_REPORTERS)
         self.datacollector.collect(self)
 
     # -- the society ---------------------------------------------------------------------------
@@ -168,13 +160,6 @@ class GovSimModel(Engine):
         self.summary_text = None
         self.month_defaults = 0
         super().step()
-
-    def _take_llm_counters(self) -> None:
-        if self.llm is None:
-            return
-        month = self.llm.stats.since(self._snapshot)
-        self._snapshot = self.llm.stats.snapshot()
-        self.llm_month = {k: getattr(month, k) for k in LLM_COUNTERS}
 
     # -- output ----------------------------------------------------------------------------------
 

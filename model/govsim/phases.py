@@ -9,6 +9,7 @@ reflection of the collapsing month still happen.
 
 from __future__ import annotations
 
+from model.engine import Module
 from model.govsim.allocation import allocate
 
 
@@ -29,7 +30,7 @@ def observe_pool(model, villagers) -> None:
                          book.word("universalization", threshold=model.threshold), always=True)
 
 
-class Arrival:
+class Arrival(Module):
     name = "arrival"
 
     def __call__(self, model) -> None:
@@ -37,7 +38,7 @@ class Arrival:
             model.add_newcomer()
 
 
-class HarvestPhase:
+class HarvestPhase(Module):
     name = "harvest"
 
     def __call__(self, model) -> None:
@@ -76,7 +77,7 @@ class HarvestPhase:
             })
 
 
-class DiscussionPhase:
+class DiscussionPhase(Module):
     name = "discussion"
 
     def __call__(self, model) -> None:
@@ -107,7 +108,7 @@ class DiscussionPhase:
         })
 
 
-class ReflectionPhase:
+class ReflectionPhase(Module):
     name = "reflection"
 
     def __call__(self, model) -> None:
@@ -119,7 +120,7 @@ class ReflectionPhase:
                 v.memory.add(model.round, date, "note", note.strip())
 
 
-class MonthEnd:
+class MonthEnd(Module):
     name = "month_end"
 
     def __call__(self, model) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
 
-import numpy as np
 from mesa import DataCollector
 
 from agents.norms.villagers import AltruisticAgent, SelfishAgent
@@ -50,9 +48,6 @@ AGENT_REPORTERS = {
     "LLMModel": "llm_model",
 }
 
-# Per-round counters of the LLM layer, recorded for every run (zero for rule-based villagers).
-LLM_COUNTERS = ("calls", "prompt_tokens", "answer_tokens", "retries", "fallbacks", "parse_failures")
-
 
 def make_policy(config, model):
     if config.policy == "rule":
@@ -67,8 +62,8 @@ def make_policy(config, model):
 class NormsModel(Engine):
     """A lake shared by altruistic and selfish villagers; rounds run the SPEC's modules."""
 
-    def __init__(self, config=None, rng: Any = None, llm_client=None, **overrides: Any):
-        super().__init__(config, rng, **overrides)
+    def __init__(self, config=None, rng: int | None = None, llm_client=None):
+        super().__init__(config, rng, llm_client)
         cfg = self.config.norms
         self.lake = Lake(cfg.capacity, cfg.r, cfg.stock0, cfg.catchability)
         self.norm = NO_NORM
@@ -80,9 +75,6 @@ class NormsModel(Engine):
         self.s_align = float("nan")
         self.s_norm = float("nan")
         self.deaths = 0
-        self.llm = llm_client
-        self._llm_seen = dict.fromkeys(LLM_COUNTERS, 0)
-        self.llm_round = dict.fromkeys(LLM_COUNTERS, 0)
 
         n_altruists = int(round(cfg.n_agents * cfg.altruist_share))
         kinds = [AltruisticAgent] * n_altruists + [SelfishAgent] * (cfg.n_agents - n_altruists)
@@ -104,14 +96,9 @@ class NormsModel(Engine):
                         *([SocialLearning()] if mods.social_learning else []),
                         *([GroupDecision()] if mods.group_decision else []), Regeneration()]
 
-        reporters = dict(MODEL_REPORTERS)
-        for key in LLM_COUNTERS:
-            reporters["LLM_" + key] = (lambda k: lambda m: m.llm_round[k])(key)
-        self.datacollector = DataCollector(model_reporters=reporters, agent_reporters=AGENT_REPORTERS)
-        self._round_hooks.insert(0, NormsModel._take_llm_counters)
-        end_round = getattr(self.policy, "end_round", None)
-        if end_round is not None:  # before the counters, so its calls count in this round
-            self._round_hooks.insert(0, end_round)
+        self.datacollector = DataCollector(
+            model_reporters={**MODEL_REPORTERS, **self.llm_reporters()},
+            agent_reporters=AGENT_REPORTERS)
         self.datacollector.collect(self)
 
     # -- state derived each round ------------------------------------------------------------
@@ -172,14 +159,11 @@ class NormsModel(Engine):
         self.stock_after_harvest = float("nan")
         super().step()
 
-    def _take_llm_counters(self) -> None:
-        if self.llm is None:
-            return
-        stats = self.llm.stats
-        for key in LLM_COUNTERS:
-            now = getattr(stats, key, 0)
-            self.llm_round[key] = now - self._llm_seen[key]
-            self._llm_seen[key] = now
+    def end_round(self) -> None:
+        # The LLM policy closes the round (memory, norm similarity) before the counters are
+        # taken, so its embedding calls count in this round.
+        self.policy.end_round(self)
+        super().end_round()
 
     # -- run summary ---------------------------------------------------------------------------
 
@@ -195,5 +179,6 @@ class NormsModel(Engine):
             "alive": len(self.living),
             "punishments": int(rounds["Punishments"].sum()) if len(rounds) else 0,
             "final_norm": self.norm.text,
-            **{"llm_" + k: int(rounds["LLM_" + k].sum()) if len(rounds) else 0 for k in LLM_COUNTERS},
+            **{"llm_" + k: int(rounds["LLM_" + k].sum()) if len(rounds) else 0
+               for k in self.LLM_COUNTERS},
         }

@@ -1,8 +1,10 @@
 """Group decision: every living villager proposes a norm; the policy aggregates the proposals
 (median cap for rule-based villagers, a plurality vote for LLM villagers)."""
 
+from model.engine import Module
 
-class GroupDecision:
+
+class GroupDecision(Module):
     name = "group_decision"
 
     def __call__(self, model) -> None:

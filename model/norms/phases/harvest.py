@@ -2,8 +2,10 @@
 
 import math
 
+from model.engine import Module
 
-class Harvest:
+
+class Harvest(Module):
     name = "harvest"
 
     def __call__(self, model) -> None:

@@ -4,8 +4,10 @@ The target loses beta once per round however many punish it (the paper's indicat
 ``stack_penalties`` is set; each punisher pays gamma.
 """
 
+from model.engine import Module
 
-class Punishment:
+
+class Punishment(Module):
     name = "punishment"
 
     def __call__(self, model) -> None:

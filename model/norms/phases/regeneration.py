@@ -1,7 +1,9 @@
 """Regeneration: the post-harvest stock grows logistically towards the capacity."""
 
+from model.engine import Module
 
-class Regeneration:
+
+class Regeneration(Module):
     name = "regeneration"
 
     def __call__(self, model) -> None:

@@ -1,8 +1,10 @@
 """Social learning. Rule-based villagers imitate; LLM villagers learn in context (a no-op here:
 switching the module off removes the peers' rows from their prompts instead)."""
 
+from model.engine import Module
 
-class SocialLearning:
+
+class SocialLearning(Module):
     name = "social_learning"
 
     def __call__(self, model) -> None:

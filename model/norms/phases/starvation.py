@@ -1,7 +1,9 @@
 """Starvation: villagers whose wealth is negative die. Always on: it is not a module to ablate."""
 
+from model.engine import Module
 
-class Starvation:
+
+class Starvation(Module):
     name = "starvation"
     runs_after_collapse = True  # villagers with negative wealth are dead however the run ended
 

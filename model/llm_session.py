@@ -1,0 +1,81 @@
+"""The one way a run reaches its language model, for the command line, sweeps and the page.
+
+``open_session`` resolves the server once (a configured Ollama or OpenAI-compatible endpoint,
+else the embedded server), checks every model the scenario will call before the first round
+(the villagers' models and the embedding model: the norms villagers' norm similarity and
+GovSim's memory relevance both embed text), then opens the call log and yields the client. A
+model that is not pulled therefore fails the run at its start, before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from model.config import ConfigError, RunConfig
+
+if TYPE_CHECKING:  # imported when a session opens: a rule-based run needs no HTTP client
+    from agents.llm.client import LLMClient
+    from agents.llm.replay import ReplaySource
+
+
+def uses_llm(config: RunConfig) -> bool:
+    """GovSim villagers always talk; norms villagers only under the LLM policy."""
+    return config.scenario == "govsim" or config.policy == "llm"
+
+
+def models_needed(config: RunConfig) -> list[str]:
+    """Every model a run of ``config`` calls: the villagers' models, then the embedding model."""
+    llm = config.llm
+    return list(dict.fromkeys([*(llm.models or (llm.model,)), llm.embedding_model]))
+
+
+def _replay_source(config: RunConfig, call_log: Path | None, resume: bool) -> ReplaySource | None:
+    """Backend "replay" serves ``llm.replay_log`` (default: the run's own log) with no server;
+    a resume serves the calls already in the run's log and asks the server for the rest."""
+    from agents.llm.replay import ReplaySource
+
+    if config.llm.backend == "replay":
+        source = config.llm.replay_log or call_log
+        if source is None:
+            raise ConfigError('llm.backend = "replay" needs llm.replay_log (a calls.jsonl)')
+        return ReplaySource.from_file(source, strict=True)
+    if resume and call_log is not None and call_log.exists():
+        return ReplaySource.from_file(call_log, strict=False)
+    return None
+
+
+@contextlib.contextmanager
+def open_session(config: RunConfig, *, call_log: Path | None = None, resume: bool = False,
+                 host: str | None = None,
+                 before_first_call: Callable[[], None] | None = None) -> Iterator[LLMClient | None]:
+    """An LLM client for one run of ``config`` (None for a run without LLM villagers).
+
+    ``call_log``: where every call is recorded (None: not recorded). ``host``: a server the
+    caller keeps open across runs (the page); by default one is opened for this run and closed
+    after it. ``before_first_call`` runs once the models are checked and before the call log is
+    opened: the runner creates the run folder there, so a failed check leaves nothing behind.
+    """
+    if not uses_llm(config):
+        if before_first_call is not None:
+            before_first_call()
+        yield None
+        return
+    from agents.llm.call_log import CallLog
+    from agents.llm.client import LLMClient
+    from agents.llm.host import open_llm_host
+
+    replay = _replay_source(config, call_log, resume)
+    with contextlib.ExitStack() as stack:
+        url = host if host is not None else stack.enter_context(open_llm_host(config.llm))
+        if replay is None or not replay.strict:
+            with LLMClient(config.llm, host=url, seed=config.seed) as probe:
+                probe.check_models(models_needed(config))
+        if before_first_call is not None:
+            before_first_call()
+        log = stack.enter_context(CallLog(call_log)) if call_log is not None else None
+        client = stack.enter_context(
+            LLMClient(config.llm, host=url, seed=config.seed, call_log=log, replay=replay))
+        yield client
