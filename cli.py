@@ -18,7 +18,7 @@ EXIT_BAD_INPUT = 2
 EXIT_LLM_SETUP = 3
 
 EXTRA_COMMANDS = {
-    "sweep": "model.sweep_cli",
+    "sweep": "model.sweep.cli",
     "validate": "analysis.validation_cli",
     "calibrate": "analysis.calibration_cli",
     "analyze": "analysis.report_cli",

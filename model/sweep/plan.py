@@ -11,8 +11,8 @@ from pathlib import Path
 from model.config import RunConfig
 from model.run_folder import OutputExistsError
 from model.runner import uses_llm
-from model.sweep_config import Condition, SweepConfig
-from model.sweep_run import RunContext, read_manifest
+from model.sweep.config import Condition, SweepConfig
+from model.sweep.worker import RunContext, read_manifest
 
 SWEEP_JSON = "sweep.json"
 INDEX = "index.parquet"

@@ -1,4 +1,4 @@
-"""What a sweep worker does with one run: the worker-side half of ``model.sweep``.
+"""What a sweep worker does with one run: the worker-side half of ``model.sweep.run``.
 
 Rule-based runs go through ``mesa.batch_run`` with ``SweepModel``, a norms model that writes its
 own run folder when it ends (batch_run hands back reporter rows, not tables). LLM runs go through
@@ -30,7 +30,7 @@ from agents.llm.errors import display_host as _display_host
 from model.commons_model import CommonsModel
 from model.config import RunConfig
 from model.run_folder import MANIFEST, RunFolder, atomic_write_json, new_manifest, now
-from model.sweep_config import Condition
+from model.sweep.config import Condition
 
 COMPLETED = "completed"
 # Errors after which an LLM run may go on from its call log on another host.
