@@ -79,8 +79,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _dry_run(sweep) -> int:
+    from model.run_folder import read_manifest
     from model.sweep.plan import make_plan
-    from model.sweep.worker import read_manifest
 
     plan = make_plan(sweep)
     statuses = {}

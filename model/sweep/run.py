@@ -1,4 +1,4 @@
-"""Sweeps: every run of a grid x seeds, one folder each, resumable, local or on Dask.
+"""run_sweep: every run of a grid x seeds, one folder each, resumable, local or on Dask.
 
 Rule-based runs go through ``mesa.batch_run`` (seeds as ``rng=[...]``, all cores), with a model
 that writes its own run folder. LLM runs go through ``model.runner.run`` one folder at a time,
@@ -29,12 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from model.run_folder import COMPLETED, RunContext, read_manifest
 from model.sweep.config import SweepConfig
-from model.sweep.hosts import COOLDOWN_S, HostPool
+from model.sweep.hosts import COOLDOWN_S, HostPool, display_host
 from model.sweep.index import rebuild_index
 from model.sweep.plan import RunSpec, SweepPlan, check_output, make_plan
-from model.sweep.worker import (COMPLETED, SERVER_ERRORS, LLMTask, RunContext, RunOutcome,
-                             display_host, execute_llm_run, read_manifest, run_rule_pairs)
+from model.sweep.worker import SERVER_ERRORS, LLMTask, RunOutcome, execute_llm_run, run_rule_pairs
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ import dataclasses
 import fcntl
 import functools
 import multiprocessing
-import json
 import os
 import shutil
 import time
@@ -26,30 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from agents.llm.errors import display_host as _display_host
 from model.commons_model import CommonsModel
 from model.config import RunConfig
-from model.run_folder import MANIFEST, RunFolder, atomic_write_json, new_manifest, now
+from model.run_folder import COMPLETED, RunContext, RunFolder, new_manifest, now, read_manifest
 from model.sweep.config import Condition
 
-COMPLETED = "completed"
 # Errors after which an LLM run may go on from its call log on another host.
 SERVER_ERRORS = {"LLMUnavailableError", "LLMSetupError"}
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Where a sweep's runs live, and the command that started them (for the manifest)."""
-
-    root: str
-    sweep: str
-    command: tuple[str, ...]
-
-    def run_dir(self, run_id: str) -> Path:
-        return Path(self.root) / "runs" / run_id
-
-    def lock_path(self, run_id: str) -> Path:
-        return Path(self.root) / ".locks" / f"{run_id}.lock"
 
 
 @dataclass(frozen=True)
@@ -60,18 +42,6 @@ class RunOutcome:
     error_type: str | None = None
     error: str | None = None
     seconds: float = 0.0
-
-
-def display_host(host: str | None) -> str | None:
-    """A host address without any ``user:password@`` part, for logs and the sweep index."""
-    return _display_host(host) if host else host
-
-
-def read_manifest(run_dir: Path) -> dict | None:
-    try:
-        return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _lock(path: Path) -> int:
@@ -136,15 +106,7 @@ class SweepModel(CommonsModel):
             self._finish(COMPLETED)
 
     def _finish(self, status: str, error: str | None = None) -> None:
-        fmt = self.config.output.format
-        written = self._folder.write_tables(self.tables(), fmt)
-        summary = self.summary()
-        if status == COMPLETED:
-            atomic_write_json(self._folder.file("summary.json"), summary)
-        self._manifest.update(status=status, finished=now(), files=written, summary=summary)
-        if error:
-            self._manifest["error"] = error
-        self._folder.write_manifest(self._manifest)
+        self._folder.finish(self._manifest, status, self, self.config.output.format, error)
         self.outcome = status
         self._unlock()
 
