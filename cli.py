@@ -18,7 +18,7 @@ from pathlib import Path
 EXIT_INTERRUPTED = 130
 
 EXTRA_COMMANDS = {
-    "sweep": "model.sweep_cli",
+    "sweep": "model.sweep.cli",
     "validate": "analysis.validation_cli",
     "calibrate": "analysis.calibration_cli",
     "analyze": "analysis.report_cli",

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-MANIFEST = "manifest.json"
+from model.run_folder import MANIFEST, read_manifest
 
 # Fixed orders, so colours, bars and table rows are the same in every report.
 POPULATION_ORDER = ["selfish", "mixed", "altruistic"]
@@ -71,14 +71,6 @@ class RunSet:
 
 # ---------------------------------------------------------------------------------------------
 # Finding run folders
-
-
-def read_manifest(folder: Path) -> dict | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def find_run_folders(dirs: Iterable[str | Path]) -> list[Path]:

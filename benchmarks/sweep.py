@@ -29,8 +29,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    from model.sweep import run_sweep
-    from model.sweep_config import load_sweep
+    from model.sweep.config import load_sweep
+    from model.sweep.run import run_sweep
 
     engines = [("local, 1 process", {"workers": 1}),
                (f"local, batch_run x {args.workers}", {"workers": args.workers}),

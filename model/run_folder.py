@@ -12,6 +12,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,7 @@ from agents.errors import BadInputError
 
 PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "ollama", "pydantic", "xllamacpp", "solara")
 MANIFEST = "manifest.json"
+COMPLETED = "completed"  # the manifest status of a run that reached its end
 
 
 class OutputExistsError(BadInputError, FileExistsError):
@@ -97,6 +99,30 @@ def git_commit() -> str:
         return "unknown"
 
 
+def read_manifest(run_dir: str | Path) -> dict | None:
+    """The manifest of the run in ``run_dir``, or None if there is none or it is unreadable."""
+    try:
+        data = json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a sweep's run folders live, and the command that started them (for the manifest)."""
+
+    root: str
+    sweep: str
+    command: tuple[str, ...]
+
+    def run_dir(self, run_id: str) -> Path:
+        return Path(self.root) / "runs" / run_id
+
+    def lock_path(self, run_id: str) -> Path:
+        return Path(self.root) / ".locks" / f"{run_id}.lock"
+
+
 class RunFolder:
     """The folder of one run. Refuses to reuse a folder that holds another run."""
 
@@ -146,10 +172,7 @@ class RunFolder:
         return self.path / name
 
     def read_manifest(self) -> dict | None:
-        try:
-            return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        return read_manifest(self.path)
 
     def write_manifest(self, manifest: dict) -> None:
         atomic_write_json(self.path / MANIFEST, manifest)
@@ -159,6 +182,27 @@ class RunFolder:
         for name, df in tables.items():
             written += [p.name for p in atomic_write_table(self.path / name, df, fmt)]
         return written
+
+    def finish(self, manifest: dict, status: str, model: Any, fmt: str,
+               error: str | None = None) -> dict | None:
+        """A run's last write, whatever its status: the model's tables, its summary (when
+        completed) and the manifest with the status. Returns the summary.
+
+        ``model`` is None when the run failed before its model was built: only the manifest.
+        """
+        summary = None
+        if model is not None:
+            written = self.write_tables(model.tables(), fmt)
+            summary = model.summary()
+            if status == COMPLETED:
+                atomic_write_json(self.file("summary.json"), summary)
+            manifest.update(status=status, finished=now(), files=written, summary=summary)
+        else:
+            manifest.update(status=status, finished=now())
+        if error:
+            manifest["error"] = error
+        self.write_manifest(manifest)
+        return summary
 
 
 def new_manifest(config, command: list[str] | None = None) -> dict:

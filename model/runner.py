@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from model.config import RunConfig
 from model.llm_session import open_session, uses_llm
-from model.run_folder import RunFolder, atomic_write_json, new_manifest, now
+from model.run_folder import RunFolder, new_manifest
 
 CALL_LOG = "calls.jsonl"
 
@@ -74,15 +74,7 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
     finally:
         # Nothing is written for a run that never started (the error says why).
         if started:
-            if model is not None:
-                written = folder.write_tables(model.tables(), fmt)
-                summary = model.summary()
-                if status == "completed":
-                    atomic_write_json(folder.file("summary.json"), summary)
-                manifest.update(status=status, finished=now(), files=written, summary=summary)
-            else:
-                manifest.update(status=status, finished=now())
-            folder.write_manifest(manifest)
+            summary = folder.finish(manifest, status, model, fmt)
     return summary
 
 

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 import cli
 from model.config import RunConfig, load_config
 from model.run_folder import OutputExistsError, new_manifest
-from model.sweep_config import Condition, load_sweep
-from model.sweep_index import rebuild_index
-from model.sweep_plan import check_output, make_plan
-from model.sweep_run import _manifest, batch_groups
+from model.sweep.config import Condition, load_sweep
+from model.sweep.index import rebuild_index
+from model.sweep.plan import check_output, make_plan
+from model.sweep.worker import _manifest, batch_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 

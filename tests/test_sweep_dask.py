@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.sweep import run_sweep
-from model.sweep_config import load_sweep
-from model.sweep_index import read_index, sweep_tables
+from model.sweep.config import load_sweep
+from model.sweep.run import run_sweep
+from model.sweep.index import read_index, sweep_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = f"""

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import model.sweep_hosts as sweep_hosts
-from model.sweep_hosts import HostPool, host_answers
+import model.sweep.hosts as sweep_hosts
+from model.sweep.hosts import HostPool, host_answers
 
 
 class _Version(BaseHTTPRequestHandler):

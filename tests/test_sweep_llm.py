@@ -23,7 +23,7 @@ import pytest
 from agents.llm.call_log import read_calls
 from model.config import build, RunConfig
 from model.runner import run
-from model.sweep_index import read_index
+from model.sweep.index import read_index
 
 ROOT = Path(__file__).resolve().parent.parent
 

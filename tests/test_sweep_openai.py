@@ -24,7 +24,7 @@ from llm_fakes import Effort, effort_request
 from agents.llm.settings import LLMConfig
 from model.config import RunConfig, apply_overrides
 from model.run_folder import new_manifest
-from model.sweep_run import with_host
+from model.sweep.worker import with_host
 
 KEY = "sk-test-7d1f0c2a9b"
 ENV = "COMMONS_LAB_TEST_OPENAI_KEY"

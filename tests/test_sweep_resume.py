@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.sweep_index import read_index, sweep_tables
+from model.sweep.index import read_index, sweep_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 6 * 5

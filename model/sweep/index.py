@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.run_folder import atomic_write_bytes, atomic_write_json, now
-from model.sweep_plan import INDEX, SWEEP_JSON, RunSpec, SweepPlan
-from model.sweep_run import COMPLETED, display_host, read_manifest
+from model.run_folder import COMPLETED, atomic_write_bytes, atomic_write_json, now, read_manifest
+from model.sweep.hosts import display_host
+from model.sweep.plan import INDEX, SWEEP_JSON, RunSpec, SweepPlan
 
 PENDING = "pending"
 # Fixed columns before the grid keys and the run summary's fields.

@@ -37,7 +37,7 @@ class Cluster:
 
 def _worker_check(root: str) -> str:
     """Runs on a worker: the project imports there and the output folder is visible."""
-    import model.sweep_run  # noqa: F401  (the import is the check)
+    import model.sweep.worker  # noqa: F401  (the import is the check)
 
     return "ok" if Path(root).is_dir() else "missing"
 

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from agents.llm.errors import display_host as _display_host
+
 # A host set aside is probed again after this many seconds.
 COOLDOWN_S = 15.0
 PROBE_TIMEOUT_S = 3.0
+
+
+def display_host(host: str | None) -> str | None:
+    """A host address without any ``user:password@`` part, for logs and the sweep index."""
+    return _display_host(host) if host else host
 
 
 def host_answers(url: str, backend: str) -> bool:

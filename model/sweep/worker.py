@@ -1,4 +1,4 @@
-"""What a sweep worker does with one run: the worker-side half of ``model.sweep``.
+"""What a sweep worker does with one run: the worker-side half of ``model.sweep.run``.
 
 Rule-based runs go through ``mesa.batch_run`` with ``SweepModel``, a norms model that writes its
 own run folder when it ends (batch_run hands back reporter rows, not tables). LLM runs go through
@@ -18,7 +18,6 @@ import dataclasses
 import fcntl
 import functools
 import multiprocessing
-import json
 import os
 import shutil
 import time
@@ -26,30 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from agents.llm.errors import display_host as _display_host
+from agents.llm.errors import LLMSetupError, LLMUnavailableError
 from model.norms.model import NormsModel
 from model.config import RunConfig
-from model.run_folder import MANIFEST, RunFolder, atomic_write_json, new_manifest, now
-from model.sweep_config import Condition
+from model.run_folder import COMPLETED, RunContext, RunFolder, new_manifest, now, read_manifest
+from model.sweep.config import Condition
 
-COMPLETED = "completed"
 # Errors after which an LLM run may go on from its call log on another host.
-SERVER_ERRORS = {"LLMUnavailableError", "LLMSetupError"}
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Where a sweep's runs live, and the command that started them (for the manifest)."""
-
-    root: str
-    sweep: str
-    command: tuple[str, ...]
-
-    def run_dir(self, run_id: str) -> Path:
-        return Path(self.root) / "runs" / run_id
-
-    def lock_path(self, run_id: str) -> Path:
-        return Path(self.root) / ".locks" / f"{run_id}.lock"
+SERVER_ERRORS = (LLMUnavailableError, LLMSetupError)
 
 
 @dataclass(frozen=True)
@@ -57,21 +40,10 @@ class RunOutcome:
     run_id: str
     status: str  # "completed", "failed", "skipped" (another process had completed it)
     host: str | None = None
-    error_type: str | None = None
+    error_type: str | None = None  # the error's class name, for the sweep's report
     error: str | None = None
     seconds: float = 0.0
-
-
-def display_host(host: str | None) -> str | None:
-    """A host address without any ``user:password@`` part, for logs and the sweep index."""
-    return _display_host(host) if host else host
-
-
-def read_manifest(run_dir: Path) -> dict | None:
-    try:
-        return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    server_error: bool = False  # the host failed: the run may go on elsewhere from its call log
 
 
 def _lock(path: Path) -> int:
@@ -136,15 +108,7 @@ class SweepModel(NormsModel):
             self._finish(COMPLETED)
 
     def _finish(self, status: str, error: str | None = None) -> None:
-        fmt = self.config.output.format
-        written = self._folder.write_tables(self.tables(), fmt)
-        summary = self.summary()
-        if status == COMPLETED:
-            atomic_write_json(self._folder.file("summary.json"), summary)
-        self._manifest.update(status=status, finished=now(), files=written, summary=summary)
-        if error:
-            self._manifest["error"] = error
-        self._folder.write_manifest(self._manifest)
+        self._folder.finish(self._manifest, status, self, self.config.output.format, error)
         self.outcome = status
         self._unlock()
 
@@ -266,5 +230,6 @@ def execute_llm_run(task: LLMTask) -> RunOutcome:
         except Exception as err:  # reported to the sweep, which may move the run to another host
             return RunOutcome(task.run_id, "failed", task.host, type(err).__name__,
                               str(err).splitlines()[0][:500] if str(err) else "",
-                              time.perf_counter() - start)
+                              time.perf_counter() - start,
+                              server_error=isinstance(err, SERVER_ERRORS))
     return RunOutcome(task.run_id, COMPLETED, task.host, seconds=time.perf_counter() - start)

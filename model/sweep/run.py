@@ -1,4 +1,4 @@
-"""Sweeps: every run of a grid x seeds, one folder each, resumable, local or on Dask.
+"""run_sweep: every run of a grid x seeds, one folder each, resumable, local or on Dask.
 
 Rule-based runs go through ``mesa.batch_run`` (seeds as ``rng=[...]``, all cores), with a model
 that writes its own run folder. LLM runs go through ``model.runner.run`` one folder at a time,
@@ -7,8 +7,8 @@ spread over the sweep's LLM hosts. Running the same command again resumes: compl
 clean folder, and an unfinished LLM run continues from its call log without repeating a
 recorded call. The index is rebuilt from the run folders, so nothing is counted twice.
 
-    from model.sweep_config import load_sweep
-    from model.sweep import run_sweep
+    from model.sweep.config import load_sweep
+    from model.sweep.run import run_sweep
     result = run_sweep(load_sweep("runs/sweep-demo.toml"))
 """
 
@@ -29,12 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.sweep_config import SweepConfig
-from model.sweep_hosts import COOLDOWN_S, HostPool
-from model.sweep_index import rebuild_index
-from model.sweep_plan import RunSpec, SweepPlan, check_output, make_plan
-from model.sweep_run import (COMPLETED, SERVER_ERRORS, LLMTask, RunContext, RunOutcome,
-                             display_host, execute_llm_run, read_manifest, run_rule_pairs)
+from model.run_folder import COMPLETED, RunContext, read_manifest
+from model.sweep.config import SweepConfig
+from model.sweep.hosts import COOLDOWN_S, HostPool, display_host
+from model.sweep.index import rebuild_index
+from model.sweep.plan import RunSpec, SweepPlan, check_output, make_plan
+from model.sweep.worker import LLMTask, RunOutcome, execute_llm_run, run_rule_pairs
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def run_sweep(sweep: SweepConfig, out: str | Path | None = None, *, progress: bo
             with ExitStack() as stack:
                 cluster = None
                 if settings.engine == "dask":
-                    from model.scaleout import dask_cluster
+                    from model.sweep.dask_engine import dask_cluster
 
                     cluster = stack.enter_context(
                         dask_cluster(settings.workers, settings.scheduler, plan.root))
@@ -251,7 +251,7 @@ def _llm_runs(plan: SweepPlan, runs: list[RunSpec], context: RunContext, bar: _B
             if outcome.status in (COMPLETED, "skipped"):
                 bar.advance(COMPLETED)
                 continue
-            if (outcome.error_type in SERVER_ERRORS and pool.moves_runs
+            if (outcome.server_error and pool.moves_runs
                     and tries[run.run_id] < settings.max_attempts):
                 pool.set_aside(host)
                 bar.note(f"{run.run_id}: {outcome.error_type} on {display_host(host)}; the run "

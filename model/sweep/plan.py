@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.config import RunConfig
-from model.run_folder import OutputExistsError
-from model.runner import uses_llm
-from model.sweep_config import Condition, SweepConfig
-from model.sweep_run import RunContext, read_manifest
+from model.run_folder import OutputExistsError, RunContext, read_manifest
+from model.llm_session import uses_llm
+from model.sweep.config import Condition, SweepConfig
 
 SWEEP_JSON = "sweep.json"
 INDEX = "index.parquet"

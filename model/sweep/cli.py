@@ -33,8 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from model.config import ConfigError, parse_override
-    from model.scaleout import ScaleOutError
-    from model.sweep_config import load_sweep
+    from model.sweep.config import load_sweep
 
     overrides = dict(parse_override(item) for item in args.set or [])
     settings = {"workers": args.workers, "engine": args.engine, "scheduler": args.scheduler,
@@ -47,14 +46,11 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(sweep)
 
-    from model.sweep import run_sweep
-    from model.sweep_index import code_versions
+    from model.sweep.run import run_sweep
+    from model.sweep.index import code_versions
 
     try:
         result = run_sweep(sweep, progress=not args.quiet)
-    except ScaleOutError as err:
-        print(f"commons-lab: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("commons-lab: sweep interrupted; completed runs are kept, run the same command "
               "to resume", file=sys.stderr)
@@ -79,8 +75,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _dry_run(sweep) -> int:
-    from model.sweep_plan import make_plan
-    from model.sweep_run import read_manifest
+    from model.run_folder import read_manifest
+    from model.sweep.plan import make_plan
 
     plan = make_plan(sweep)
     statuses = {}
