@@ -11,6 +11,7 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM (a scheduler, `kill`) stops a run the way Ctrl-C does: the current table write
+    # finishes and the run is marked interrupted, ready to resume.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except LabError as err:
@@ -127,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         print("commons-lab: interrupted; what was collected is on disk (resume with --resume)",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ key and what is allowed, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -17,6 +18,7 @@ from typing import Any, Literal
 
 from agents.errors import BadInputError
 from agents.fields import bounded
+from agents.llm.errors import display_host
 from agents.llm.settings import LLMConfig
 
 
@@ -81,6 +83,9 @@ class NormsConfig:
     stack_penalties: bool = False
     # "text": altruists punish more (App. B text); "table": the reversed Table 3 ranges.
     punish_reading: Literal["text", "table"] = "text"
+
+    def __post_init__(self) -> None:
+        _within_capacity("norms", self.capacity, self.initial_stock, self.collapse_threshold)
 
     @property
     def r(self) -> float:
@@ -147,6 +152,10 @@ class GovSimConfig:
     harvest_fallback: Literal["threshold", "last", "zero"] = "threshold"
     trash_inflow: int = bounded(50, 0, 10_000, "trash variant: units of new trash each month")
 
+    def __post_init__(self) -> None:
+        _within_capacity("govsim", self.capacity, self.initial_stock, self.collapse_below,
+                         threshold_key="collapse_below")
+
 
 @dataclass(frozen=True)
 class OutputConfig:
@@ -170,8 +179,22 @@ class RunConfig:
     govsim: GovSimConfig = field(default_factory=GovSimConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
+    def __post_init__(self) -> None:
+        # The name becomes a folder (out/<name>/...): one plain path component, never a way out.
+        if self.name in ("", ".", "..") or any(c in self.name for c in "/\\\0"):
+            raise ConfigError(f"name = {self.name!r} must be a plain name (no path separators, "
+                              "not '.' or '..'), e.g. \"demo\"")
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def public_dict(self) -> dict:
+        """``to_dict`` without credentials: a ``user:password@`` in a host is never written."""
+        data = self.to_dict()
+        for key in ("host", "base_url"):
+            if data["llm"][key]:
+                data["llm"][key] = display_host(data["llm"][key])
+        return data
 
     def replace(self, **dotted: Any) -> RunConfig:
         """A copy with dotted keys replaced, e.g. ``replace(**{"norms.penalty": 14})``."""
@@ -180,6 +203,17 @@ class RunConfig:
 
 # ---------------------------------------------------------------------------------------------
 # Loading and validation
+
+
+def _within_capacity(table: str, capacity: float, stock: float | None, threshold: float,
+                     threshold_key: str = "collapse_threshold") -> None:
+    """The stock starts at most at the capacity, and the collapse line lies below it."""
+    if stock is not None and stock > capacity:
+        raise ConfigError(f"{table}.initial_stock = {stock:g} is above {table}.capacity = "
+                          f"{capacity:g}")
+    if threshold >= capacity:
+        raise ConfigError(f"{table}.{threshold_key} = {threshold:g} must lie below "
+                          f"{table}.capacity = {capacity:g}")
 
 
 def _describe(tp: Any) -> str:
@@ -225,6 +259,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # nan passes every range check; inf is no quantity
+                raise ConfigError(f"{key} = {value!r} must be a finite number")
             return float(value)
     elif tp is str:
         if isinstance(value, str):
@@ -291,6 +327,21 @@ def _merge(base: dict, extra: dict) -> dict:
 
 def apply_overrides(config: RunConfig, dotted: dict[str, Any]) -> RunConfig:
     return build(RunConfig, _merge(config.to_dict(), _nest(dotted)))
+
+
+def differences(a: RunConfig, b: RunConfig) -> dict[str, tuple[Any, Any]]:
+    """The dotted keys whose values differ between two configs, with both values."""
+    def flat(data: dict, prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[prefix + key] = value
+        return out
+
+    fa, fb = flat(a.to_dict()), flat(b.to_dict())
+    return {k: (fa.get(k), fb.get(k)) for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)}
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -6,12 +6,17 @@ the target, so a run killed during a write leaves either the old complete file o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import platform
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -24,7 +29,14 @@ from agents.errors import BadInputError
 
 PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "ollama", "pydantic", "xllamacpp", "solara")
 MANIFEST = "manifest.json"
+MANIFEST_KIND = "commons-lab run"  # marks a manifest as ours: only such folders are ever replaced
 COMPLETED = "completed"  # the manifest status of a run that reached its end
+RUNNING, INTERRUPTED = "running", "interrupted"
+# Every file a run writes: its tables (as Parquet or CSV), the call log, summary and manifest.
+# Replacing a run removes these and nothing else a user may have put beside them.
+RUN_TABLES = ("rounds", "agents", "events", "harvests", "utterances", "discussions")
+RUN_FILES = (*(f"{t}.{ext}" for t in RUN_TABLES for ext in ("parquet", "csv")),
+             "calls.jsonl", "summary.json", MANIFEST)
 
 
 class OutputExistsError(BadInputError, FileExistsError):
@@ -50,7 +62,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, default=_jsonable).encode("utf-8"))
+    """Valid JSON always: a NaN or infinite number (an empty run's mean) is written as null."""
+    text = json.dumps(_finite(obj), indent=2, default=_jsonable, allow_nan=False)
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalars
+        return _finite(obj.item())
+    return obj
 
 
 def atomic_write_table(path_stem: Path, df: pd.DataFrame, fmt: str) -> list[Path]:
@@ -100,12 +126,63 @@ def git_commit() -> str:
 
 
 def read_manifest(run_dir: str | Path) -> dict | None:
-    """The manifest of the run in ``run_dir``, or None if there is none or it is unreadable."""
+    """The manifest of the run in ``run_dir``, or None if there is none or it is unreadable.
+
+    A run whose manifest still says "running" although the process that wrote it is gone (it
+    was killed) is reported "interrupted": the file is left as it is, the reader is told the truth.
+    """
     try:
         data = json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    if data.get("status") == RUNNING and not writer_alive(data.get("writer")):
+        data = {**data, "status": INTERRUPTED, "stale": True}
+    return data
+
+
+def is_run_manifest(manifest: dict | None) -> bool:
+    """True for a manifest a commons-lab run wrote (older ones lack the kind but have its shape)."""
+    if not isinstance(manifest, dict):
+        return False
+    if manifest.get("kind") == MANIFEST_KIND:
+        return True
+    return (manifest.get("kind") is None and isinstance(manifest.get("config"), dict)
+            and {"name", "scenario", "seed", "status", "started"} <= set(manifest))
+
+
+def this_writer() -> dict:
+    """Who writes a manifest: host, process id and the process's start time (a reused pid has
+    another start time)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
+
+
+def writer_alive(writer: Any) -> bool:
+    """False only when the writer is known to be gone: same host, and no process with its id
+    and start time. A manifest from another host (a cluster worker) is taken at its word."""
+    if not isinstance(writer, dict) or writer.get("host") != socket.gethostname():
+        return True
+    pid = writer.get("pid")
+    if not isinstance(pid, int):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    start = writer.get("start")
+    return start is None or _process_start(pid) in (None, start)
+
+
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), or None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[19])
 
 
 @dataclass(frozen=True)
@@ -128,7 +205,14 @@ class RunFolder:
 
     def __init__(self, path: str | Path, *, resume: bool = False, overwrite: bool = False):
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise OutputExistsError(f"output folder {self.path} is a file; choose another --out")
         existing = self.read_manifest()
+        if existing is not None and not is_run_manifest(existing):
+            raise OutputExistsError(
+                f"output folder {self.path} holds a manifest.json that no commons-lab run wrote; "
+                "nothing there is replaced or resumed: choose another --out"
+            )
         if existing is not None and not (resume or overwrite):
             raise OutputExistsError(
                 f"output folder {self.path} already holds a run (status {existing.get('status')}); "
@@ -163,10 +247,10 @@ class RunFolder:
             raise OutputExistsError(f"cannot write to output folder {self.path}: {err.strerror}") from None
 
     def _clear(self) -> None:
-        """Remove a previous run's files (only what a run writes), so nothing of it mixes in."""
-        for pattern in ("*.parquet", "*.csv", "calls.jsonl", "summary.json", MANIFEST):
-            for path in self.path.glob(pattern):
-                path.unlink()
+        """Remove the previous run's files, so nothing of it mixes in: only the files a run
+        writes, never anything else in the folder."""
+        for name in RUN_FILES:
+            (self.path / name).unlink(missing_ok=True)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -190,6 +274,11 @@ class RunFolder:
 
         ``model`` is None when the run failed before its model was built: only the manifest.
         """
+        with signals_deferred():
+            return self._finish(manifest, status, model, fmt, error)
+
+    def _finish(self, manifest: dict, status: str, model: Any, fmt: str,
+                error: str | None) -> dict | None:
         summary = None
         if model is not None:
             written = self.write_tables(model.tables(), fmt)
@@ -205,8 +294,25 @@ class RunFolder:
         return summary
 
 
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold Ctrl-C and SIGTERM until the block ends: the last write of a run is never cut off
+    half-way (the signal then takes effect, with everything on disk)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def new_manifest(config, command: list[str] | None = None) -> dict:
     return {
+        "kind": MANIFEST_KIND,
+        "writer": this_writer(),
         "name": config.name,
         "scenario": config.scenario,
         "seed": config.seed,
@@ -216,5 +322,5 @@ def new_manifest(config, command: list[str] | None = None) -> dict:
         "command": command if command is not None else sys.argv,
         "git_commit": git_commit(),
         "versions": package_versions(),
-        "config": config.to_dict(),
+        "config": config.public_dict(),
     }

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from model.config import RunConfig
+from model.config import ConfigError, RunConfig
 from model.llm_session import open_session, uses_llm
-from model.run_folder import RunFolder, new_manifest
+from model.run_folder import COMPLETED, RunFolder, new_manifest
 
 CALL_LOG = "calls.jsonl"
 
@@ -34,17 +34,16 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
         progress: bool = True, on_round: Callable[[Any], None] | None = None) -> dict:
     """Run ``config`` to its end, writing everything into ``out_dir``; return the summary."""
     folder = RunFolder(out_dir, resume=resume, overwrite=overwrite)
-    if resume and folder.previous and folder.previous.get("status") == "completed":
-        return folder.previous.get("summary", {})
+    changes = {}
     if resume and folder.previous:
-        # A resumed run must be the same run: same config, same seed. Only where the model is
-        # served may change (a sweep moves a run off a server that died).
-        from model.config import build
-        served = {"llm.host": config.llm.host, "llm.base_url": config.llm.base_url}
-        config = build(RunConfig, folder.previous["config"]).replace(**served)
+        config, changes = _resumable(config, folder)
+        if folder.previous.get("status") == COMPLETED:
+            return folder.previous.get("summary", {})
     manifest = new_manifest(config)
     if folder.previous:
         manifest["resumed_from"] = folder.previous.get("started")
+        if changes:
+            manifest["resumed_with"] = {k: new for k, (_, new) in changes.items()}
     fmt = config.output.format
     status = "failed"
     model = None
@@ -76,6 +75,29 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
         if started:
             summary = folder.finish(manifest, status, model, fmt)
     return summary
+
+
+# What a resume may change: where the model is served (a sweep moves a run off a server that
+# died) and the table format. Everything else must be the recorded run's.
+RESUME_MAY_CHANGE = ("llm.host", "llm.base_url", "output.format")
+
+
+def _resumable(config: RunConfig, folder: RunFolder) -> tuple[RunConfig, dict]:
+    """The recorded run's config with only the changes a resume may make, or ConfigError."""
+    from model.config import build, differences
+
+    recorded = build(RunConfig, folder.previous["config"])
+    changed = differences(recorded, config)
+    refused = {k: v for k, v in changed.items() if k not in RESUME_MAY_CHANGE}
+    if refused:
+        key, (old, new) = next(iter(refused.items()))
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        raise ConfigError(
+            f"--resume: {key} = {new!r} differs from the recorded run's {old!r}{more} in "
+            f"{folder.path}; resume with the recorded config and seed, or start a new run "
+            "with another --out")
+    allowed = {k: new for k, (_, new) in changed.items()}
+    return (recorded.replace(**allowed) if allowed else recorded), changed
 
 
 def _progress(name: str, total: int, enabled: bool):

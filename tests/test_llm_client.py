@@ -218,12 +218,29 @@ def test_replay_into_a_new_log_copies_the_answers(tmp_path) -> None:
     assert sorted(map(strip, copied), key=key) == sorted(map(strip, original), key=key)
 
 
-def test_replay_warns_when_prompts_differ(tmp_path, caplog) -> None:
+def test_strict_replay_refuses_a_log_of_another_prompt_or_seed(tmp_path) -> None:
+    from agents.llm.errors import ReplayMissError
+
+    with CallLog(tmp_path / "calls.jsonl") as log:
+        with LLMClient(config(), transport=FakeOllama().transport(), call_log=log, seed=1) as c:
+            c.decide(effort_request())
+    cfg = config(backend="replay", replay_log=str(tmp_path / "calls.jsonl"))
+    with LLMClient(cfg, seed=1) as c:
+        with pytest.raises(ReplayMissError, match="another prompt, model or seed"):
+            c.decide(effort_request(messages=[{"role": "user", "content": "another prompt"}]))
+    with LLMClient(cfg, seed=2) as c:  # the same prompt under another run seed
+        with pytest.raises(ReplayMissError, match="another prompt, model or seed"):
+            c.decide(effort_request())
+    with LLMClient(cfg, seed=1) as c:
+        assert not c.decide(effort_request()).fallback and c.replay_mismatches == 0
+
+
+def test_resume_warns_when_prompts_differ(tmp_path, caplog) -> None:
     with CallLog(tmp_path / "calls.jsonl") as log:
         with LLMClient(config(), transport=FakeOllama().transport(), call_log=log) as c:
             c.decide(effort_request())
-    cfg = config(backend="replay", replay_log=str(tmp_path / "calls.jsonl"))
-    with LLMClient(cfg) as c:
+    resume = ReplaySource.from_file(tmp_path / "calls.jsonl", strict=False)
+    with LLMClient(config(), transport=FakeOllama().transport(), replay=resume) as c:
         c.decide(effort_request(messages=[{"role": "user", "content": "another prompt"}]))
     assert c.replay_mismatches == 1
     assert "recorded for a different prompt" in caplog.text

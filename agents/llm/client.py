@@ -34,6 +34,7 @@ from agents.llm.errors import (
     LLMError,
     LLMSetupError,
     LLMUnavailableError,
+    ReplayMissError,
     context_too_long,
     display_host,
     not_pulled,
@@ -380,7 +381,8 @@ class LLMClient:
         if self.replay is not None:
             record = self.replay.chat(req.agent_id, req.round, req.phase, attempt)
             if record is not None:
-                self._compare(record, req.model, messages, (req.agent_id, req.round, req.phase))
+                self._compare(record, req.model, messages, (req.agent_id, req.round, req.phase),
+                              seed=options.get("seed"))
                 return _Answer(
                     raw=record["raw"],
                     thinking=record.get("thinking"),
@@ -422,12 +424,27 @@ class LLMClient:
             replayed=False,
         )
 
-    def _compare(self, record: dict, model: str, sent: Any, key: tuple) -> None:
-        """Warn (once) when a replayed answer was recorded for another prompt or model: the
-        replay then no longer follows the recorded run."""
-        recorded = record.get("messages") if record.get("kind") == "chat" else record.get("input")
-        if record.get("model") == model and recorded == json.loads(json.dumps(sent)):
+    def _compare(self, record: dict, model: str, sent: Any, key: tuple,
+                 seed: int | None = None) -> None:
+        """Check that a replayed answer was recorded for this model, prompt and call seed.
+
+        Under strict replay a mismatch means the log belongs to another config or seed, and is
+        refused; when a resume meets one (the code changed between the two runs) it warns once.
+        """
+        field = "messages" if record.get("kind") == "chat" else "input"
+        if field not in record:
+            return  # a hand-written script of answers (tests, teaching) records no prompts
+        same_seed = seed is None or (record.get("options") or {}).get("seed") == seed
+        if (record.get("model") == model and record[field] == json.loads(json.dumps(sent))
+                and same_seed):
             return
+        if self.replay is not None and self.replay.strict:
+            agent, round, phase = key
+            raise ReplayMissError(
+                f"{self.replay.source}: the answer for agent {agent}, round {round}, phase "
+                f"{phase!r} was recorded for another prompt, model or seed: strict replay needs "
+                "the config and seed of the recorded run"
+            )
         with self._lock:
             self.replay_mismatches += 1
             first = self.replay_mismatches == 1

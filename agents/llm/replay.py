@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm.call_log import read_calls
-from agents.llm.errors import ReplayMissError
+from agents.llm.errors import CallLogError, ReplayMissError
 
 ChatKey = tuple[int, int, str, int]
 EmbedKey = tuple[int, int, str]
@@ -35,16 +35,20 @@ class ReplaySource:
         self.path = Path(path) if path is not None else None
         self._chat: dict[ChatKey, dict] = {}
         self._embed: dict[EmbedKey, dict] = {}
-        for record in records:
+        for number, record in enumerate(records, start=1):
             kind = record.get("kind")
-            # Attempts that never got an answer (transport failures) are not answers to serve.
-            if kind == "chat" and record.get("raw") is not None:
-                key = (int(record["agent"]), int(record["round"]), str(record["phase"]),
-                       int(record["attempt"]))
-                self._chat.setdefault(key, record)  # the first answer is the one the run used
-            elif kind == "embed" and record.get("embeddings") is not None:
-                key = (int(record["agent"]), int(record["round"]), str(record["phase"]))
-                self._embed.setdefault(key, record)
+            try:
+                # Attempts that never got an answer (transport failures) are not answers to serve.
+                if kind == "chat" and record.get("raw") is not None:
+                    key = (int(record["agent"]), int(record["round"]), str(record["phase"]),
+                           int(record["attempt"]))
+                    self._chat.setdefault(key, record)  # the first answer is the one the run used
+                elif kind == "embed" and record.get("embeddings") is not None:
+                    key = (int(record["agent"]), int(record["round"]), str(record["phase"]))
+                    self._embed.setdefault(key, record)
+            except (KeyError, TypeError, ValueError):
+                raise CallLogError(f"{path or 'the call log'}: record {number} lacks a valid agent, "
+                                   "round, phase or attempt") from None
         self._lock = threading.Lock()
         self.served = 0
 

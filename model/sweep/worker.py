@@ -128,7 +128,7 @@ def _manifest_template(command: tuple[str, ...]) -> dict:
 def _manifest(config: RunConfig, command: tuple[str, ...]) -> dict:
     manifest = copy.deepcopy(_manifest_template(command))
     manifest.update(name=config.name, scenario=config.scenario, seed=config.seed,
-                    status="running", started=now(), finished=None, config=config.to_dict())
+                    status="running", started=now(), finished=None, config=config.public_dict())
     return manifest
 
 
