@@ -234,6 +234,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        if float in args and isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r} must be a finite number")
         for arg in args:
             if arg is type(None):
                 continue

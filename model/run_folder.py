@@ -226,12 +226,7 @@ class RunFolder:
         self.overwrite = overwrite
         # Fail before any work if the folder cannot be created or written; create it later,
         # once the run is known to start (no half-made folder for a run that never began).
-        ancestor = self.path
-        while not ancestor.exists():
-            ancestor = ancestor.parent
-        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-            raise OutputExistsError(f"cannot write to output folder {self.path}: "
-                                    f"{ancestor} is not a writable folder")
+        check_writable(self.path)
 
     def create(self) -> None:
         """Make the folder (idempotent); an overwrite first removes the previous run's files."""
@@ -292,6 +287,23 @@ class RunFolder:
             manifest["error"] = error
         self.write_manifest(manifest)
         return summary
+
+
+def check_writable(path: Path) -> None:
+    """OutputExistsError unless ``path`` (a folder, perhaps not there yet) can be made and
+    written: a file is created and removed in its nearest existing ancestor, which also catches
+    read-only mounts and pseudo file systems such as /proc."""
+    ancestor = Path(path)
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputExistsError(f"cannot write to output folder {path}: {ancestor} is a file")
+    try:
+        with tempfile.TemporaryFile(dir=ancestor, prefix=".write-test"):
+            pass
+    except OSError as err:
+        raise OutputExistsError(f"cannot write to output folder {path}: {ancestor} is not "
+                                f"writable ({err.strerror})") from None
 
 
 @contextlib.contextmanager

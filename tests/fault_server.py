@@ -11,6 +11,10 @@ It listens on 127.0.0.1 over real HTTP and prints ``ready`` once it accepts conn
 - ``hang``: chat requests are accepted and never answered.
 - ``500``: chat requests get HTTP 500.
 - ``drop``: chat requests get the status line, headers and half a body, then the connection closes.
+- ``notjson``, ``list``, ``400``: chat requests get a 200 whose body is not JSON, a 200 whose body
+  is a JSON list, or HTTP 400 with an error.
+- ``huge``: every chat answer is 20 MB of text.
+- ``nan-embed``: embeddings hold NaN.
 - ``--die-after N``: after answering N chat requests the process SIGKILLs itself on the next one,
   in the middle of a call, as a crashed server would.
 
@@ -133,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path in ("/api/embed", "/v1/embeddings"):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             if self.path == "/api/embed":
+                if self.server.mode == "nan-embed":
+                    return self._send(200, {"model": body["model"], "prompt_eval_count": 1,
+                                            "embeddings": [[float("nan")] * DIMS for _ in texts]})
                 return self._send(200, {"model": body["model"], "embeddings": vectors(texts),
                                         "prompt_eval_count": 3 * len(texts)})
             return self._send(200, {"object": "list", "model": body["model"],
@@ -148,6 +155,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         if mode == "500":
             return self._send(500, {"error": "internal error"})
+        if mode == "400":
+            return self._send(400, {"error": "bad request"})
+        if mode in ("notjson", "list"):
+            data = b"<html>busy</html>" if mode == "notjson" else b'[1, 2, 3]'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if mode == "huge":
+            return self._send(200, {"model": body["model"], "created_at": "2026-01-01T00:00:00Z",
+                                    "message": {"role": "assistant", "content": "x" * (20 << 20)},
+                                    "done": True, "done_reason": "stop",
+                                    "prompt_eval_count": 40, "eval_count": 10})
         if mode == "drop":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -199,7 +221,7 @@ class FaultServer(ThreadingHTTPServer):
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("port", type=int)
-    p.add_argument("--mode", default="ok", choices=("ok", "hang", "500", "drop"))
+    p.add_argument("--mode", default="ok", choices=("ok", "hang", "500", "drop", "400", "notjson", "list", "huge", "nan-embed"))
     p.add_argument("--die-after", type=int, default=None)
     p.add_argument("--auth-file", default=None)
     args = p.parse_args()

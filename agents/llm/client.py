@@ -61,6 +61,11 @@ _TRANSIENT = (
     httpx.RemoteProtocolError,
 )
 _RETRY_STATUS = {408, 429}
+# An answer longer than this is cut here, before it is parsed or logged (its full length is
+# recorded): a server that streams megabytes cannot swell the call log, and a replay of the
+# cut answer parses exactly as the live run did. Far above any answer budget (num_predict).
+MAX_ANSWER_CHARS = 65_536
+MAX_EMBEDDING_DIMS = 65_536
 _CONNECT_TIMEOUT_S = 5.0
 # A lower estimate of tokens for English and Japanese alike (~4 UTF-8 bytes per token), so that
 # a prompt we reject really does not fit; the server's own refusal is mapped too.
@@ -127,6 +132,30 @@ class _Answer:
     replayed: bool
 
 
+def _checked_embeddings(rows: Any, count: int, model: str, host: str) -> list[list[float]]:
+    """The server's vectors as floats, or LLMError: one finite vector of a sane size per text."""
+    def bad(why: str) -> LLMError:
+        return LLMError(f"the server at {display_host(host)} answered unusable embeddings for "
+                        f"{model} ({why})")
+
+    if not isinstance(rows, list) or len(rows) != count:
+        raise bad(f"{len(rows) if isinstance(rows, list) else 'no'} vectors for {count} texts")
+    vectors = []
+    for row in rows:
+        if not isinstance(row, list) or not 0 < len(row) <= MAX_EMBEDDING_DIMS:
+            raise bad("a vector is empty, not a list, or too long")
+        try:
+            vector = [float(x) for x in row]
+        except (TypeError, ValueError):
+            raise bad("a vector holds something other than numbers") from None
+        if not all(math.isfinite(x) for x in vector):
+            raise bad("a vector holds NaN or infinity")
+        vectors.append(vector)
+    if len({len(v) for v in vectors}) > 1:
+        raise bad("vectors of different lengths")
+    return vectors
+
+
 class LLMClient:
     """Structured decisions and embeddings through the official ``ollama`` client.
 
@@ -166,6 +195,7 @@ class LLMClient:
         self.stats = CallStats()
         self.transport_retry_count = 0  # not in ``stats``: a replay has none
         self.replay_mismatches = 0
+        self._cut_lengths: dict[tuple, tuple[int, int]] = {}  # answers cut to MAX_ANSWER_CHARS
         self._httpx_kwargs = httpx_kwargs
         self._ollama_client: ollama.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -261,6 +291,8 @@ class LLMClient:
                 problem = f"HTTP {status}: {text}"
             except _TRANSIENT as err:
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            except (ValueError, TypeError) as err:  # not JSON, or JSON of the wrong shape
+                problem = f"an answer that is not the API's JSON ({type(err).__name__})"
             if attempt < self.transport_retries:
                 delay = self.backoff_s[min(attempt, len(self.backoff_s) - 1)]
                 log.warning("%s for %s failed (%s); retrying in %.1f s", what, model, problem, delay)
@@ -414,9 +446,16 @@ class LLMClient:
                 )
             raise
         message = response.message
+        raw, thinking = message.content or "", message.thinking or None
+        if len(raw) > MAX_ANSWER_CHARS or len(thinking or "") > MAX_ANSWER_CHARS:
+            log.warning("a %s answer of %d characters for %s was cut to %d", req.phase,
+                        len(raw) + len(thinking or ""), req.model, MAX_ANSWER_CHARS)
+            self._cut_lengths[(req.agent_id, req.round, req.phase, attempt)] = (
+                len(raw), len(thinking or ""))
+            raw, thinking = raw[:MAX_ANSWER_CHARS], thinking and thinking[:MAX_ANSWER_CHARS]
         return _Answer(
-            raw=message.content or "",
-            thinking=message.thinking or None,
+            raw=raw,
+            thinking=thinking,
             done_reason=response.done_reason,
             prompt_tokens=response.prompt_eval_count or 0,
             answer_tokens=response.eval_count or 0,
@@ -496,6 +535,9 @@ class LLMClient:
             latency_s=answer.latency_s,
             fallback=fallback,
         )
+        cut = self._cut_lengths.pop((req.agent_id, req.round, req.phase, attempt), None)
+        if cut is not None:
+            record.update(raw_chars=cut[0], thinking_chars=cut[1])
         if answer.replayed:
             record["replayed"] = True
         self.call_log.append(record)
@@ -527,7 +569,7 @@ class LLMClient:
             response, latency = self._request(
                 "an embedding call", model, lambda: self._ollama.embed(model=model, input=texts)
             )
-            vectors = [[float(x) for x in row] for row in response.embeddings]
+            vectors = _checked_embeddings(response.embeddings, len(texts), model, self.host)
             tokens = response.prompt_eval_count or 0
         if (record is None or self._log_replayed) and self.call_log is not None:
             self.call_log.append(

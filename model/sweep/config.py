@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,10 @@ from model.config import (ConfigError, RunConfig, apply_overrides, build, load_c
 _RESERVED = {"seed", "name"}
 _SPECIAL = {"base", "set", "grid", "variants", "seeds"}
 MAX_SEED = 2**63 - 1
+# Every condition's config is built and checked when the file loads (about 15 ms each): a
+# larger design would validate for minutes in silence, and belongs in several sweep files.
+MAX_CONDITIONS = 10_000
+MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,12 @@ def sweep_from_dict(data: dict, *, base_dir: Path | None = None, source: Path | 
     grid = _grid(data.get("grid", {}))
     variants = _variants(data.get("variants", []))
     seeds = _seeds(data.get("seeds", [base.seed]))
+    conditions = math.prod(len(values) for _, values in grid) * max(1, len(variants))
+    if conditions > MAX_CONDITIONS or conditions * len(seeds) > MAX_RUNS:
+        raise ConfigError(
+            f"the sweep has {conditions:,} conditions x {len(seeds):,} seeds; at most "
+            f"{MAX_CONDITIONS:,} conditions and {MAX_RUNS:,} runs per sweep file: split the "
+            "design into several sweeps")
     definition = json.loads(json.dumps({**data, **plain, "set": _flatten(set_table)
                                         | (overrides or {})}, default=str))
     sweep = SweepConfig(sweep_settings, base, grid, variants, seeds, source, definition)
@@ -185,10 +196,11 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     """{"norms": {"environment": [...]}} -> {"norms.environment": [...]} (TOML dotted keys)."""
     out: dict[str, Any] = {}
     for key, value in table.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = value
+        inner = _flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value}
+        for dotted in inner:
+            if dotted in out:  # "norms.environment" quoted beside norms.environment
+                raise ConfigError(f"{dotted} is given twice (once as a quoted dotted key)")
+        out.update(inner)
     return out
 
 
@@ -217,12 +229,20 @@ def _grid(table: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
             raise ConfigError(f"grid {key} must be a non-empty list of values, got {values!r}")
         seen = set()
         for value in values:
-            marker = json.dumps(value, sort_keys=True)
+            marker = json.dumps(_same_number(value), sort_keys=True)  # 10 and 10.0 are one value
             if marker in seen:
                 raise ConfigError(f"grid {key} lists {value!r} twice")
             seen.add(marker)
         out.append((key, tuple(tuple(v) if isinstance(v, list) else v for v in values)))
     return tuple(out)
+
+
+def _same_number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_same_number(v) for v in value]
+    return value
 
 
 def _variants(items: Any) -> tuple[Variant, ...]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.config import RunConfig
-from model.run_folder import OutputExistsError, RunContext, read_manifest
+from model.run_folder import OutputExistsError, RunContext, check_writable, read_manifest
 from model.llm_session import uses_llm
 from model.sweep.config import Condition, SweepConfig
 
@@ -72,6 +72,9 @@ def check_output(plan: SweepPlan) -> None:
     """Refuse a folder that holds something other than this sweep, and run folders made with
     another config (a changed base or grid would otherwise mix two experiments)."""
     root = plan.root
+    if root.exists() and not root.is_dir():
+        raise OutputExistsError(f"output folder {root} is a file; choose another --out")
+    check_writable(root)
     marker = root / SWEEP_JSON
     if marker.is_file():
         try:
@@ -89,7 +92,7 @@ def check_output(plan: SweepPlan) -> None:
         manifest = read_manifest(plan.run_dir(run))
         if manifest is None or "config" not in manifest:
             continue
-        diff = config_difference(_plain(run.config.to_dict()), manifest["config"])
+        diff = config_difference(_plain(run.config.public_dict()), manifest["config"])
         if diff:
             raise OutputExistsError(
                 f"run folder {plan.run_dir(run)} was made with another config ({diff}); "

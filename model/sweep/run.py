@@ -34,7 +34,8 @@ from model.sweep.config import SweepConfig
 from model.sweep.hosts import COOLDOWN_S, HostPool, display_host
 from model.sweep.index import rebuild_index
 from model.sweep.plan import RunSpec, SweepPlan, check_output, make_plan
-from model.sweep.worker import LLMTask, RunOutcome, execute_llm_run, run_rule_pairs
+from model.sweep.worker import (LLMTask, RunOutcome, die_with_parent, execute_llm_run,
+                                run_rule_pairs)
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,8 @@ def _llm_runs(plan: SweepPlan, runs: list[RunSpec], context: RunContext, bar: _B
         if settings.workers:
             width = min(width, settings.workers)
         executor = stack.enter_context(ProcessPoolExecutor(
-            max_workers=width, mp_context=multiprocessing.get_context("spawn")))
+            max_workers=width, mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with_parent))
     queue = deque(runs)
     tries: dict[str, int] = {}
     inflight = {}

@@ -13,12 +13,14 @@ never write one folder or append to one call log.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import copy
 import dataclasses
 import fcntl
 import functools
 import multiprocessing
 import os
+import signal
 import shutil
 import time
 from dataclasses import dataclass
@@ -44,6 +46,22 @@ class RunOutcome:
     error: str | None = None
     seconds: float = 0.0
     server_error: bool = False  # the host failed: the run may go on elsewhere from its call log
+
+
+def die_with_parent() -> None:
+    """Run in each worker process first: the kernel ends it when the sweep that started it
+    ends, even by SIGKILL (Linux's PR_SET_PDEATHSIG), so no orphan keeps a run folder locked or
+    a server busy. Elsewhere a worker ends when it next finds its pipe to the sweep closed."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the sweep died before the call took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _lock(path: Path) -> int:
