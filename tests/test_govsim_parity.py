@@ -77,7 +77,7 @@ def test_answer_budgets_are_equal_in_every_language_and_set_per_model():
     assert g.tokens_for("tiny:1b") == 600 and g.tokens_for("big:70b") == 8000
     assert predict_budget("ja", None, 160, 600) == predict_budget("en", None, 160, 600) == 600
     schema = harvest_schema(None, None).model_json_schema()["properties"]
-    assert "maxLength" not in schema["reasoning"] and "maximum" not in schema["answer"]
+    assert "maxLength" not in schema["reasoning"] and schema["answer"]["maximum"] == 2**31 - 1
     with pytest.raises(ConfigError, match=r"answer_tokens_by_model\[0\] = 'tiny' must look like"):
         govsim(**{"govsim.answer_tokens_by_model": ["tiny"]})
 
@@ -108,12 +108,12 @@ def scripted_run(tmp_path: Path, answers: dict, **dotted) -> tuple[dict, pd.Data
 
 
 def test_an_over_stock_request_is_kept_and_allocated_as_govsim_does(tmp_path):
-    answers = {(1, "harvest"): [j(reasoning="all of it and more", answer=150)],
+    answers = {(1, "harvest"): [j(reasoning="all of it and more", answer=2_038_964_752)],
                (2, "harvest"): [j(reasoning="", answer=10)],
                (3, "harvest"): [j(reasoning="", answer=20)]}
     summary, h, calls = scripted_run(tmp_path, answers)
-    assert h["wanted"].tolist() == [150, 10, 20] and not h["fallback"].any()
-    expected = allocate_stochastic([150, 10, 20], 100, np.random.default_rng(SEED))
+    assert h["wanted"].tolist() == [2_038_964_752, 10, 20] and not h["fallback"].any()
+    expected = allocate_stochastic([2_038_964_752, 10, 20], 100, np.random.default_rng(SEED))
     assert h["collected"].tolist() == expected and sum(expected) == 100
     assert summary["llm_retries"] == 0 and summary["survival_time"] == 1
     # The calls went out greedy, with GovSim's answer budget and the sized context.

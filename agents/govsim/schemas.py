@@ -8,8 +8,9 @@ The first field of each schema plays the part of GovSim's assistant prefills ("R
 - "compact": every string has a maximum length, shorter in Japanese, where a character costs
   several tokens, so a small model cannot ramble until the token limit cuts its JSON off.
 
-Every number has a range; a harvest request has no upper bound when over-stock requests are
-allocated as GovSim does (``top=None``).
+Every number has a range. When over-stock requests are allocated as GovSim does
+(``top=None``) a request may be any whole number up to ``MAX_REQUEST``, far above any stock,
+which keeps it storable in the tables (GovSim's parser took any run of digits).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ CHARS = {
 }
 MAX_NOTES = 3
 NAME_CHARS = 40
+MAX_REQUEST = 2**31 - 1
 
 
 def chars(language: str, field: str, budget: str = "compact") -> int | None:
@@ -47,11 +49,11 @@ def predict_budget(language: str, text_chars: int | None, floor: int, tokens: in
 @functools.lru_cache(maxsize=None)
 def harvest_schema(top: int | None, reasoning_chars: int | None) -> type[BaseModel]:
     """{"reasoning": ..., "answer": 0..top}: think first, then the number (GovSim's "Answer:").
-    ``top=None``: any whole number from 0 up, as GovSim takes whatever number is asked."""
+    ``top=None``: any whole number from 0 to ``MAX_REQUEST``, as GovSim takes what is asked."""
     return create_model(
         "Harvest",
         reasoning=(str, Field(max_length=reasoning_chars)),
-        answer=(int, Field(ge=0, le=top)),
+        answer=(int, Field(ge=0, le=MAX_REQUEST if top is None else top)),
     )
 
 
