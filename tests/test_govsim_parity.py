@@ -194,6 +194,19 @@ def test_retrieval_counts_the_always_shown_inside_top_k_and_never_returns_summar
     assert [m.text for m in mem.retrieve(1, 0)] == ["seen 0", "seen 1", "seen 2"]
 
 
+def test_discussion_retrieval_takes_the_top_five_for_each_focal_line():
+    mem = memory_with(pinned=3, summaries=0, notes=12)
+    notes = [m for m in mem.items if m.kind == "note"]
+    for i, m in enumerate(notes):
+        m.embedding = np.eye(12)[i]
+    for m in mem.items:
+        if m.embedding is None:
+            m.embedding = np.zeros(12)
+    # Each line's top 5: the 3 always-shown, its own best note, then the newest note.
+    chosen = [m.text for m in mem.retrieve_many(1, 5, [np.eye(12)[0], np.eye(12)[1]])]
+    assert chosen == ["seen 0", "seen 1", "seen 2", "note 0", "note 1", "note 11"]
+
+
 # -- metrics and the report ------------------------------------------------------------------
 
 

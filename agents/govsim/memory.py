@@ -84,6 +84,13 @@ class Memory:
         keep = set(map(id, pinned + chosen))
         return [m for m in self.items if id(m) in keep]
 
+    def retrieve_many(self, month: int, k: int, queries: list[np.ndarray | None],
+                      mode: str = "govsim") -> list[MemoryItem]:
+        """The union of ``retrieve`` for each focal query (GovSim's discussion: top k for each
+        of the last utterances), oldest first."""
+        keep = {id(m) for q in queries for m in self.retrieve(month, k, q, mode)}
+        return [m for m in self.items if id(m) in keep]
+
     @staticmethod
     def _best(rest: list[MemoryItem], k: int, query: np.ndarray | None) -> list[MemoryItem]:
         if k <= 0 or not rest:

@@ -31,6 +31,7 @@ from agents.govsim.schemas import (chars, harvest_schema, limit_schema, nonblank
                                    predict_budget, summary_schema, utterance_schema)
 
 FRAMEWORK = -1  # agent id of the framework's calls (summary, limit, embeddings)
+DISCUSSION_TOP_K = 5  # GovSim's memories per focal utterance in the discussion
 
 
 @dataclass
@@ -75,9 +76,15 @@ class GovSimPolicy:
     def persona(self, villager) -> str:
         return self.book.persona(villager.persona, villager.name)
 
-    def memories(self, model, villager, query: np.ndarray | None) -> str:
+    def memories(self, model, villager, query: np.ndarray | list | None) -> str:
+        """The memory list of a prompt; ``query`` is one focal vector, or a list of them (the
+        discussion under GovSim's retrieval: the top ``DISCUSSION_TOP_K`` for each)."""
         g = model.config.govsim
-        items = villager.memory.retrieve(model.round, g.memory_top_k, query, mode=g.retrieval)
+        if isinstance(query, list):
+            items = villager.memory.retrieve_many(model.round, min(g.memory_top_k, DISCUSSION_TOP_K),
+                                                  query, mode=g.retrieval)
+        else:
+            items = villager.memory.retrieve(model.round, g.memory_top_k, query, mode=g.retrieval)
         return self.book.memory_list((m.date, m.text) for m in items)
 
     def embed_pending(self, model, phase: str, queries: Sequence[str]) -> list[np.ndarray | None]:
@@ -164,8 +171,14 @@ class GovSimPolicy:
         speaker = seating[0]  # GovSim: the first villager always opens
         for turn in range(1, model.config.govsim.max_utterances + 1):
             candidates = [v.name for v in seating if v is not speaker]
-            focal = " ".join(text for _, text in talk.lines[-4:])
-            (query,) = self.embed_pending(model, f"utterance:{turn}", [focal])
+            if model.config.govsim.retrieval == "govsim":
+                # GovSim: the top 5 for each of the last four lines of the conversation.
+                query = self.embed_pending(model, f"utterance:{turn}",
+                                           [text for _, text in talk.lines[-4:]])
+                query = None if all(q is None for q in query) else query
+            else:
+                focal = " ".join(text for _, text in talk.lines[-4:])
+                (query,) = self.embed_pending(model, f"utterance:{turn}", [focal])
             schema = utterance_schema(tuple(candidates), n_chars)
             req = DecisionRequest(
                 agent_id=speaker.unique_id, round=model.round, phase=f"utterance:{turn}",
