@@ -368,3 +368,21 @@ def test_the_export_hint_names_the_folder_to_copy(tmp_path, capsys):
     subset = tmp_path / "out" / "govsim-results" / "fishing_commons-lab_final"
     assert f"copy the folder {subset} into simulation/results/" in out
     assert "simulation/results/fishing_commons-lab_final/" in out
+
+
+def test_aggregating_newcomer_runs_keeps_both_forms(tmp_path):
+    from model.govsim.metrics import aggregate_folders
+
+    folders = []
+    for i, (m, gain, late_gain) in enumerate([(15, 150.0, 120.0), (6, 50.0, 20.0)]):
+        folder = tmp_path / f"seed{i}"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({
+            "scenario": "govsim", "survival_time": m, "survived": m == 15, "gain": gain,
+            "newcomer_survival_time": min(m, 12), "newcomer_survived": m >= 12,
+            "newcomer_gain": late_gain, "newcomer_efficiency": late_gain / 120}))
+        folders.append(folder)
+    agg = aggregate_folders(folders)
+    assert agg["gain"]["mean"] == 100.0 and agg["newcomer_gain"]["mean"] == 70.0
+    assert agg["newcomer_survival_time"]["mean"] == 9.0
+    assert agg["survival_rate"]["mean"] == agg["newcomer_survival_rate"]["mean"] == 0.5

@@ -226,7 +226,8 @@ def aggregate(runs: Iterable[Mapping[str, float]], metrics: Sequence[str] = METR
     out = {}
     for name in metrics:
         values = [float(r[name]) for r in runs if name in r]
-        key = "survival_rate" if name == "survived" else name
+        key = {"survived": "survival_rate",
+               "newcomer_survived": "newcomer_survival_rate"}.get(name, name)
         out[key] = summarise(values).as_dict()
     return out
 
@@ -242,4 +243,5 @@ def aggregate_folders(folders: Iterable) -> dict:
         if summary.get("scenario") != "govsim":
             raise ValueError(f"{folder} is not a GovSim run")
         summaries.append(summary)
-    return aggregate(summaries)
+    newcomer = any("newcomer_gain" in s for s in summaries)
+    return aggregate(summaries, METRICS + NEWCOMER_METRICS if newcomer else METRICS)
