@@ -341,6 +341,12 @@ def govsim_sections(rs: RunSet, figs: FigureStore, tables: dict,
              "t confidence interval (as in Table 1 of Piatti et al.).")
     sec.table("govsim", with_ci(gt.table), "GovSim metrics per variant, setting and model: "
               "mean ± half-width of the 95 % CI.")
+    if any("newcomer form" in str(c) for c in gt.table.columns):
+        sec.text("Newcomer runs carry two sets of figures. The plain columns count every month "
+                 "of the run (15 with a newcomer); the columns marked \"newcomer form\" are "
+                 "those of GovSim's newcomer tables: gain and efficiency from the newcomer's "
+                 "arrival on, efficiency over 12 months of f(0), survival time capped at 12. "
+                 "Only the latter compare with the paper's newcomer tables.")
     if gt.missing:
         msg = ("Not in these runs' summaries, so not in the table: "
                + ", ".join(gt.missing) + ".")
@@ -361,8 +367,8 @@ def govsim_sections(rs: RunSet, figs: FigureStore, tables: dict,
         curves, horizon=horizon, panel_names=panel_names,
         title="Kaplan-Meier survival of the society (statsmodels SurvfuncRight)"))
     sec.figure("govsim_km", "Kaplan-Meier estimate of the probability that the society has not "
-               "collapsed by each month (event = collapse; runs that lasted the horizon are "
-               "censored), ±1 s.e. (Greenwood) band, one curve per model.")
+               "collapsed by each month (event = collapse, a collapse in the last month included; "
+               "runs that lasted the horizon without one are censored), ±1 s.e. (Greenwood) band, one curve per model.")
     sec.table("govsim_km", km, "Kaplan-Meier: probability of surviving month 1 and the "
               "whole horizon, and the mean survival time (area under the curve up to the "
               "horizon).")

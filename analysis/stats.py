@@ -258,6 +258,13 @@ GOVSIM_METRICS = [
     ("over_usage", "over-usage %"),
     ("over_usage_published", "over-usage % (published formula)"),
 ]
+# Newcomer runs only: GovSim's newcomer-table form (gain and efficiency from the arrival on,
+# horizon 12 months); left out of the table, not reported missing, when no run has them.
+GOVSIM_NEWCOMER_METRICS = [
+    ("newcomer_survival_time", "survival time (newcomer form, <= 12)"),
+    ("newcomer_gain", "gain after arrival (newcomer form)"),
+    ("newcomer_efficiency", "efficiency % after arrival, T = 12 (newcomer form)"),
+]
 
 
 def _as_percent(values: pd.Series) -> pd.Series:
@@ -266,15 +273,21 @@ def _as_percent(values: pd.Series) -> pd.Series:
 
 
 def govsim_survived(runs: pd.DataFrame) -> pd.Series:
-    """The run lasted its whole horizon: the summary's ``survived`` (or ``survival``) flag where
-    present, else survival time >= the configured months."""
+    """The run lasted its whole horizon without a collapse: the summary's ``survived`` (or
+    ``survival``) flag where present, else survival time >= the configured months; a run whose
+    summary names a collapse reason did not survive, even a collapse in its last month (summaries
+    written before that rule marked such a run survived)."""
     months = runs["months"] if "months" in runs else pd.Series(12, index=runs.index)
     by_time = runs["survival_time"] >= months.fillna(12)
+    ok = by_time
     for key in ("survived", "survival"):
         if key in runs and runs[key].notna().any():
             flag = runs[key].map(lambda v: bool(v) if pd.notna(v) else None)
-            return flag.where(flag.notna(), by_time).astype(bool)
-    return by_time
+            ok = flag.where(flag.notna(), by_time).astype(bool)
+            break
+    if "collapse_reason" in runs:
+        ok = ok & runs["collapse_reason"].isna()
+    return ok.astype(bool)
 
 
 @dataclass
@@ -293,6 +306,8 @@ def govsim_table(runs: pd.DataFrame, by: tuple[str, ...] = ("variant", "setting"
 
     missing = [key for key, _ in GOVSIM_METRICS if key not in runs or runs[key].isna().all()]
     present = [(k, name) for k, name in GOVSIM_METRICS if k not in missing]
+    present += [(k, name) for k, name in GOVSIM_NEWCOMER_METRICS
+                if k in runs and runs[k].notna().any()]
     data = runs.copy()
     if "survival_time" in data:
         data["_survived"] = govsim_survived(data)

@@ -151,10 +151,41 @@ class GovSimConfig:
     # (threshold in month 1), "zero" = nothing.
     harvest_fallback: Literal["threshold", "last", "zero"] = "threshold"
     trash_inflow: int = bounded(50, 0, 10_000, "trash variant: units of new trash each month")
+    # GovSim parity by default; each project variant is a named switch (README, "GovSim").
+    # A request above the stock: "allocate" = kept as asked and shared out by the allocation
+    # (GovSim); "retry" = the schema bounds it to 0..stock, a larger answer is retried.
+    over_stock: Literal["allocate", "retry"] = "allocate"
+    # Retrieval: "govsim" = always-shown memories count inside the top k and chat summaries are
+    # never retrieved; "pinned_extra" = always-shown on top of k others, summaries retrievable.
+    retrieval: Literal["govsim", "pinned_extra"] = "govsim"
+    # Newcomer runs: the founders carry GovSim's "traditional villager" goal (False: none).
+    founder_persona: bool = True
+    # How much a villager may write: "govsim" = free text bounded only by ``answer_tokens``,
+    # the same in every language; "compact" = short per-language character caps.
+    text_budget: Literal["govsim", "compact"] = "govsim"
+    answer_tokens: int = bounded(8000, 64, 32_768, "tokens per answer (GovSim: 8000)")
+    # Per-model answer budgets, "MODEL=TOKENS", e.g. ["smollm2:135m=600"]; others use
+    # ``answer_tokens``.
+    answer_tokens_by_model: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _within_capacity("govsim", self.capacity, self.initial_stock, self.collapse_below,
                          threshold_key="collapse_below")
+        for i, item in enumerate(self.answer_tokens_by_model):
+            model, sep, tokens = item.rpartition("=")
+            if not sep or not model.strip() or not tokens.strip().isdigit() \
+                    or not 64 <= int(tokens) <= 32_768:
+                raise ConfigError(f"govsim.answer_tokens_by_model[{i}] = {item!r} must look like "
+                                  f'"MODEL=TOKENS" with 64 <= TOKENS <= 32768')
+
+    def tokens_for(self, model: str | None) -> int:
+        """The answer budget of ``model``: its entry in ``answer_tokens_by_model``, else
+        ``answer_tokens``."""
+        for item in self.answer_tokens_by_model:
+            name, _, tokens = item.rpartition("=")
+            if name.strip() == model:
+                return int(tokens)
+        return self.answer_tokens
 
 
 @dataclass(frozen=True)
@@ -280,10 +311,20 @@ def _check_range(key: str, value: Any, meta: dict) -> None:
         raise ConfigError(f"{key} = {value!r} is out of range; allowed {lo_s} <= {key} <= {hi_s}")
 
 
+# Defaults that differ by scenario, laid under what a config sets. GovSim decodes greedily
+# (temperature 0, top_p 1) and its prompts need room: a five-villager month of discussion in
+# Japanese is several thousand tokens.
+SCENARIO_DEFAULTS: dict[str, dict] = {
+    "govsim": {"llm": {"temperature": 0.0, "top_p": 1.0, "num_ctx": 8192}},
+}
+
+
 def build(cls: type, data: dict, prefix: str = "") -> Any:
     """Build dataclass ``cls`` from a nested dict, validating every key."""
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a table, got {data!r}")
+    if cls is RunConfig and isinstance(data.get("scenario"), str):
+        data = _merge(SCENARIO_DEFAULTS.get(data["scenario"], {}), data)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
@@ -327,8 +368,25 @@ def _merge(base: dict, extra: dict) -> dict:
     return merged
 
 
+def _scenario_value(scenario: str, section: str, key: str) -> Any:
+    """What ``section.key`` defaults to in ``scenario``."""
+    table = SCENARIO_DEFAULTS.get(scenario, {}).get(section, {})
+    if key in table:
+        return table[key]
+    return getattr(getattr(RunConfig(), section), key)
+
+
 def apply_overrides(config: RunConfig, dotted: dict[str, Any]) -> RunConfig:
-    return build(RunConfig, _merge(config.to_dict(), _nest(dotted)))
+    base = config.to_dict()
+    scenario = dotted.get("scenario", config.scenario)
+    if scenario != config.scenario:
+        # A value still at the old scenario's default takes the new scenario's default.
+        for table in SCENARIO_DEFAULTS.values():
+            for section, keys in table.items():
+                for key in keys:
+                    if base[section].get(key) == _scenario_value(config.scenario, section, key):
+                        base[section].pop(key, None)
+    return build(RunConfig, _merge(base, _nest(dotted)))
 
 
 def differences(a: RunConfig, b: RunConfig) -> dict[str, tuple[Any, Any]]:

@@ -1,10 +1,12 @@
-"""runs/govsim-fishery-demo.toml end to end with real calls on the embedded server, then a
-strict replay of its call log that must reproduce every table.
+"""runs/govsim-fishery-demo.toml end to end with real calls on the embedded server, in GovSim
+parity mode (greedy decoding, GovSim's answer budget, over-stock requests allocated as asked),
+then a strict replay of its call log that must reproduce every table, and an export whose
+``log_env.json`` gives back every metric of the run's summary when recomputed from it alone.
 
 LLM budget: the demo, shortened to three fishermen, makes 2 months x (3 harvests + at most 2
 utterances + summary + limit + 3 reflections) = at most 20 decisions (plus retries, usually
-none) and a few embedding calls; SmolLM2-135M usually collapses the lake in month 1 (10 calls).
-The replay makes none.
+none) and a few embedding calls; SmolLM2-135M, decoding greedily, asks for far more than the
+lake holds and collapses it in month 1 (9 calls, about 1.5 minutes). The replay makes none.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def test_demo_runs_two_months_with_real_answers(demo):
     t = _tables(live)
     h = t["harvests"]
     assert len(h) == FISHERS * summary["rounds_run"]
-    assert h["wanted"].between(0, 100).all() and (h["collected"] <= h["wanted"]).all()
+    # Parity: requests are kept as asked, even above the stock, and allocated.
+    assert (h["wanted"] >= 0).all() and (h["collected"] <= h["wanted"]).all()
     for month, rows in h.groupby("round"):
         assert rows["collected"].sum() <= rows["pool_before"].iloc[0]
         assert (rows["pool_after"] == rows["pool_before"] - rows["collected"].sum()).all()
@@ -88,3 +91,57 @@ def test_replay_reproduces_every_table(demo):
         for stats in phases.values():
             stats.pop("latency_s", None)
     assert sa == sb
+
+
+def test_the_run_decoded_greedily_with_govsims_budget(demo):
+    live, _ = demo
+    calls = [json.loads(line) for line in open(live / "calls.jsonl", encoding="utf-8")]
+    chat = [c for c in calls if c["kind"] == "chat"]
+    assert chat and all(c["options"]["temperature"] == 0.0 and c["options"]["top_p"] == 1.0
+                        for c in chat)
+    assert {c["options"]["num_ctx"] for c in chat} == {8192}
+    assert {c["options"]["num_predict"] for c in chat} == {8000}
+    # The server's own count: every prompt fitted the context.
+    assert all(c["prompt_tokens"] + c["answer_tokens"] <= 8192 for c in chat)
+
+
+def recompute(log: pd.DataFrame, months: int) -> dict:
+    """GovSim's metrics from ``log_env.json`` alone (0-based rounds, persona ids)."""
+    h = log[log["action"] == "harvesting"]
+    after = h.groupby("round")["resource_in_pool_after_harvesting"].first()
+    collapsed = [r for r, stock in after.items() if stock < 5]
+    m = (min(collapsed) if collapsed else int(after.index.max())) + 1
+    totals = h.groupby("agent_id")["resource_collected"].sum().to_numpy(float)
+    n = len(totals)
+    pairs = sum(abs(a - b) for a in totals for b in totals)
+    present = h.groupby("round")["agent_id"].transform("count")
+    limit = (h["resource_in_pool_before_harvesting"] // 2) // present
+    lived = h["round"] < m
+    over = int(((h["resource_collected"] > limit) & lived).sum())
+    talk = log[(log["action"] == "utterance") & (log["agent_id"] != "framework")
+               & (log["round"] < m)]
+    return {
+        "survival_time": m,
+        "survived": not collapsed and m >= months,
+        "gain": totals.mean(),
+        "efficiency": min(1.0, totals.sum() / (months * 50)),
+        "equality": 1 - pairs / (2 * n * totals.sum()),
+        "over_usage": over / int(lived.sum()),
+        "over_usage_published": over / (int(lived.sum()) + len(talk)),
+    }
+
+
+def test_metrics_equal_an_independent_recomputation_from_the_export(demo, tmp_path):
+    import yaml
+
+    live, _ = demo
+    assert cli_main(["export-govsim", str(live), "--out", str(tmp_path)]) == 0
+    (target,) = list(tmp_path.glob("fishing_commons-lab_final/*/*"))
+    log = pd.read_json(target / "log_env.json", orient="records")
+    cfg = yaml.safe_load((target / ".hydra" / "config.yaml").read_text())
+    assert cfg["llm"]["temperature"] == 0.0 and cfg["llm"]["top_p"] == 1.0
+    months = cfg["experiment"]["env"]["max_num_rounds"]
+    summary = json.loads((live / "summary.json").read_text())
+    expected = recompute(log, months)
+    for key, value in expected.items():
+        assert summary[key] == pytest.approx(value), key

@@ -75,14 +75,19 @@ def test_memory_pins_observations_ranks_the_rest_and_expires():
     for m in mem.items:
         m.embedding = np.array(vec[m.text], float)
     query = np.array([1.0, 0.0])
-    got = [m.text for m in mem.retrieve(2, 1, query)]
+    extra = "pinned_extra"  # the project's retrieval: always-shown on top of k others
+    got = [m.text for m in mem.retrieve(2, 1, query, mode=extra)]
     # Pinned: this month's observation and the live agreement; the best other is the relevant,
     # though older, note; results are listed oldest first.
     assert got == ["old note about fishing", "ten tons each", "the lake holds 80 tons"]
     # Without a query, importance then recency: the summary (6) beats the notes (5), and of two
     # equally important notes the newer wins (GovSim's recency favoured the oldest).
-    assert [m.text for m in mem.retrieve(2, 2)] == ["we talked about the weather", "ten tons each",
-                                                     "the lake holds 80 tons", "newer note"]
+    assert [m.text for m in mem.retrieve(2, 2, mode=extra)] == [
+        "we talked about the weather", "ten tons each", "the lake holds 80 tons", "newer note"]
+    # GovSim's retrieval: the two always-shown count inside k = 3, summaries are never shown.
+    assert [m.text for m in mem.retrieve(2, 3, query)] == [
+        "old note about fishing", "ten tons each", "the lake holds 80 tons"]
+    assert [m.text for m in mem.retrieve(2, 1, query)] == ["ten tons each"]
     # Month 3: the month-2 observation has expired; month 4: the month-1 summary and note too.
     assert "the lake holds 80 tons" not in [m.text for m in mem.retrieve(3, 10)]
     assert [m.text for m in mem.retrieve(4, 10)] == ["newer note"]

@@ -63,22 +63,27 @@ def split_answer(text: str) -> tuple[str, str]:
     return text[: last.start()].strip(), text[last.end():].strip()
 
 
-def parse_harvest(text: str, reasoning_chars: int = 300) -> dict:
+def _tail(text: str, limit: int | None) -> str:
+    """The last ``limit`` characters (all of them when ``limit`` is None)."""
+    return text if limit is None else text[-limit:]
+
+
+def parse_harvest(text: str, reasoning_chars: int | None = 300) -> dict:
     reasoning, answer = split_answer(text)
     number = first_number(answer)
     if number is None:
         raise ValueError('no number after "Answer:"')
-    return {"reasoning": reasoning[-reasoning_chars:], "answer": number}
+    return {"reasoning": _tail(reasoning, reasoning_chars), "answer": number}
 
 
-def parse_limit(text: str, reasoning_chars: int = 300) -> dict:
+def parse_limit(text: str, reasoning_chars: int | None = 300) -> dict:
     reasoning, answer = split_answer(text)
     if _NA.match(answer):
-        return {"reasoning": reasoning[-reasoning_chars:], "answer": None}
+        return {"reasoning": _tail(reasoning, reasoning_chars), "answer": None}
     number = first_number(answer)
     if number is None:
         raise ValueError('no number or N/A after "Answer:"')
-    return {"reasoning": reasoning[-reasoning_chars:], "answer": number}
+    return {"reasoning": _tail(reasoning, reasoning_chars), "answer": number}
 
 
 _FIELD = re.compile(
@@ -87,7 +92,7 @@ _FIELD = re.compile(
     re.IGNORECASE)
 
 
-def parse_utterance(text: str, response_chars: int = 300) -> dict:
+def parse_utterance(text: str, response_chars: int | None = 300) -> dict:
     """GovSim's three-line format, or plain prose taken as the whole utterance."""
     text = normalise(text).strip()
     if not text:
@@ -118,7 +123,7 @@ def parse_utterance(text: str, response_chars: int = 300) -> dict:
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 
 
-def parse_summary(text: str, summary_chars: int = 200) -> dict:
+def parse_summary(text: str, summary_chars: int | None = 200) -> dict:
     text = normalise(text).strip().strip('"「」')
     text = re.sub(r"^\s*(?:summary|要約)\s*:\s*", "", text, flags=re.IGNORECASE)
     first = _SENTENCE_END.split(text, maxsplit=1)[0].strip()
@@ -130,7 +135,7 @@ def parse_summary(text: str, summary_chars: int = 200) -> dict:
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•・])\s*(.+)$")
 
 
-def parse_notes(text: str, note_chars: int = 160) -> dict:
+def parse_notes(text: str, note_chars: int | None = 160) -> dict:
     text = normalise(text).strip()
     items = [m.group(1).strip() for m in map(_ITEM.match, text.splitlines()) if m]
     if not items:

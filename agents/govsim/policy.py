@@ -31,6 +31,7 @@ from agents.govsim.schemas import (chars, harvest_schema, limit_schema, nonblank
                                    predict_budget, summary_schema, utterance_schema)
 
 FRAMEWORK = -1  # agent id of the framework's calls (summary, limit, embeddings)
+DISCUSSION_TOP_K = 5  # GovSim's memories per focal utterance in the discussion
 
 
 @dataclass
@@ -55,8 +56,11 @@ def _user(prompt: str) -> list[dict]:
 
 class GovSimPolicy:
     def __init__(self, model):
+        g = model.config.govsim
         self.book = model.book
-        self.language = model.config.govsim.language
+        self.language = g.language
+        self.text_budget = g.text_budget
+        self.over_stock = g.over_stock
 
     # -- shared context -------------------------------------------------------------------------
 
@@ -72,8 +76,15 @@ class GovSimPolicy:
     def persona(self, villager) -> str:
         return self.book.persona(villager.persona, villager.name)
 
-    def memories(self, model, villager, query: np.ndarray | None) -> str:
-        items = villager.memory.retrieve(model.round, model.config.govsim.memory_top_k, query)
+    def memories(self, model, villager, query: np.ndarray | list | None) -> str:
+        """The memory list of a prompt; ``query`` is one focal vector, or a list of them (the
+        discussion under GovSim's retrieval: the top ``DISCUSSION_TOP_K`` for each)."""
+        g = model.config.govsim
+        if isinstance(query, list):
+            items = villager.memory.retrieve_many(model.round, min(g.memory_top_k, DISCUSSION_TOP_K),
+                                                  query, mode=g.retrieval)
+        else:
+            items = villager.memory.retrieve(model.round, g.memory_top_k, query, mode=g.retrieval)
         return self.book.memory_list((m.date, m.text) for m in items)
 
     def embed_pending(self, model, phase: str, queries: Sequence[str]) -> list[np.ndarray | None]:
@@ -135,8 +146,9 @@ class GovSimPolicy:
 
         stock = model.pool.stock
         (query,) = self.embed_pending(model, "harvest", [self.book.words["location"]])
-        n_chars = chars(self.language, "reasoning")
-        schema = harvest_schema(stock, n_chars)
+        n_chars = self._chars("reasoning")
+        # GovSim takes the number asked for, even above the stock; "retry" bounds it.
+        schema = harvest_schema(stock if self.over_stock == "retry" else None, n_chars)
         requests = []
         for v in villagers:
             requests.append(DecisionRequest(
@@ -144,7 +156,7 @@ class GovSimPolicy:
                 messages=_user(self.harvest_prompt(model, v, query)), schema=schema,
                 fallback=schema(reasoning="", answer=min(stock, model.fallback_request(v))),
                 text_parser=functools.partial(parse_harvest, reasoning_chars=n_chars),
-                num_predict=self._budget(model, n_chars)))
+                num_predict=self._budget(model, v.llm_model, n_chars)))
         return self._decide_all(model, villagers, requests)
 
     def discuss(self, model, villagers: Sequence) -> Discussion:
@@ -154,13 +166,19 @@ class GovSimPolicy:
         report = book.mayor_report([(v.name, v.collected) for v in villagers])
         talk = Discussion(lines=[(book.reporter, report)])
         talk.rows.append(self._row(0, None, book.reporter, None, report))
-        n_chars = chars(self.language, "response")
+        n_chars = self._chars("response")
         seating = list(villagers)
         speaker = seating[0]  # GovSim: the first villager always opens
         for turn in range(1, model.config.govsim.max_utterances + 1):
             candidates = [v.name for v in seating if v is not speaker]
-            focal = " ".join(text for _, text in talk.lines[-4:])
-            (query,) = self.embed_pending(model, f"utterance:{turn}", [focal])
+            if model.config.govsim.retrieval == "govsim":
+                # GovSim: the top 5 for each of the last four lines of the conversation.
+                query = self.embed_pending(model, f"utterance:{turn}",
+                                           [text for _, text in talk.lines[-4:]])
+                query = None if all(q is None for q in query) else query
+            else:
+                focal = " ".join(text for _, text in talk.lines[-4:])
+                (query,) = self.embed_pending(model, f"utterance:{turn}", [focal])
             schema = utterance_schema(tuple(candidates), n_chars)
             req = DecisionRequest(
                 agent_id=speaker.unique_id, round=model.round, phase=f"utterance:{turn}",
@@ -169,7 +187,8 @@ class GovSimPolicy:
                 schema=schema,
                 fallback=schema(response="…", ends_conversation=True, next_speaker=""),
                 text_parser=functools.partial(_utterance_text, names=candidates, n_chars=n_chars),
-                check=nonblank("response"), num_predict=self._budget(model, n_chars))
+                check=nonblank("response"),
+                num_predict=self._budget(model, speaker.llm_model, n_chars))
             (d,) = self._decide_all(model, [speaker], [req])
             prompt = req.messages[-1]["content"]
             if d.fallback:
@@ -198,8 +217,8 @@ class GovSimPolicy:
         from agents.llm.requests import DecisionRequest
 
         framework_model = model.config.llm.model
-        s_chars = chars(self.language, "summary")
-        r_chars = chars(self.language, "reasoning")
+        s_chars = self._chars("summary")
+        r_chars = self._chars("reasoning")
         s_schema = summary_schema(s_chars)
         l_schema = limit_schema(model.pool.capacity, r_chars)
         summary_prompt, limit_prompt = self.summary_prompt(talk.lines), self.limit_prompt(talk.lines)
@@ -209,12 +228,12 @@ class GovSimPolicy:
                             schema=s_schema, fallback=s_schema(summary=""),
                             text_parser=functools.partial(parse_summary, summary_chars=s_chars),
                             check=nonblank("summary"),
-                            num_predict=self._budget(model, s_chars)),
+                            num_predict=self._budget(model, framework_model, s_chars)),
             DecisionRequest(agent_id=FRAMEWORK, round=model.round, phase="limit",
                             model=framework_model, messages=_user(limit_prompt),
                             schema=l_schema, fallback=l_schema(reasoning="", answer=None),
                             text_parser=functools.partial(parse_limit, reasoning_chars=r_chars),
-                            num_predict=self._budget(model, r_chars)),
+                            num_predict=self._budget(model, framework_model, r_chars)),
         ]
         summary, limit = model.llm.decide_all(requests)
         for phase, d in (("summary", summary), ("limit", limit)):
@@ -230,20 +249,25 @@ class GovSimPolicy:
         from agents.llm.requests import DecisionRequest
 
         (query,) = self.embed_pending(model, "reflection", [self.book.words["activity"]])
-        n_chars = chars(self.language, "note")
+        n_chars = self._chars("note")
         schema = notes_schema(n_chars)
         requests = [DecisionRequest(
             agent_id=v.unique_id, round=model.round, phase="reflection", model=v.llm_model,
             messages=_user(self.reflection_prompt(model, v, query)), schema=schema,
             fallback=schema(notes=[]),
             text_parser=functools.partial(parse_notes, note_chars=n_chars),
-            num_predict=self._budget(model, 3 * n_chars)) for v in villagers]
+            num_predict=self._budget(model, v.llm_model, None if n_chars is None else 3 * n_chars))
+            for v in villagers]
         return self._decide_all(model, villagers, requests)
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _budget(self, model, text_chars: int) -> int:
-        return predict_budget(self.language, text_chars, model.config.llm.num_predict)
+    def _chars(self, field: str) -> int | None:
+        return chars(self.language, field, self.text_budget)
+
+    def _budget(self, model, llm_model: str | None, text_chars: int | None) -> int:
+        return predict_budget(self.language, text_chars, model.config.llm.num_predict,
+                              model.config.govsim.tokens_for(llm_model))
 
     @staticmethod
     def _row(turn: int, agent, name: str, d, text: str | None, prompt: str | None = None) -> dict:

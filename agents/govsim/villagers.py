@@ -1,8 +1,10 @@
 """GovSim villagers: fishermen, shepherds, factory owners or roommates, depending on the variant.
 
 A villager holds state (name, model, memory, this month's request and catch, running total);
-every decision is made by the model's GovSim policy. The greedy newcomer differs only by its
-persona goal and by joining late with an empty memory.
+every decision is made by the model's GovSim policy. The persona names the goal text added to
+its rules: "villager" (none, GovSim's baseline), "traditional" (the founders of a newcomer run)
+or "newcomer". The greedy newcomer differs only by that goal and by joining late with an empty
+memory.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from agents.govsim.memory import Memory
 class GovSimVillager(mesa.Agent):
     persona = "villager"
 
-    def __init__(self, model: mesa.Model, name: str, llm_model: str | None, joined: int = 1):
+    def __init__(self, model: mesa.Model, name: str, llm_model: str | None, joined: int = 1,
+                 persona: str | None = None):
         super().__init__(model)
+        if persona is not None:
+            self.persona = persona
         self.name = name
         self.llm_model = llm_model
         self.joined = joined  # first month present

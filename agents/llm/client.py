@@ -35,6 +35,7 @@ from agents.llm.errors import (
     LLMSetupError,
     LLMUnavailableError,
     ReplayMissError,
+    context_cut,
     context_too_long,
     display_host,
     not_pulled,
@@ -446,6 +447,7 @@ class LLMClient:
                 )
             raise
         message = response.message
+        self._check_context(req, attempt, messages, options, response)
         raw, thinking = message.content or "", message.thinking or None
         if len(raw) > MAX_ANSWER_CHARS or len(thinking or "") > MAX_ANSWER_CHARS:
             log.warning("a %s answer of %d characters for %s was cut to %d", req.phase,
@@ -462,6 +464,29 @@ class LLMClient:
             latency_s=latency,
             replayed=False,
         )
+
+    def _check_context(
+        self, req: DecisionRequest, attempt: int, messages: list[dict], options: dict, response: Any
+    ) -> None:
+        """After the call: Ollama cuts a prompt longer than ``num_ctx`` to exactly ``num_ctx``
+        tokens without an error, and shifts the context when the answer runs past it. Its own
+        count of the prompt's tokens tells: a cut fails the run instead of going unnoticed.
+        OpenAI-compatible servers refuse such a prompt themselves (mapped in ``_request``)."""
+        if self.config.backend == "openai":
+            return
+        prompt, answer = response.prompt_eval_count or 0, response.eval_count or 0
+        num_ctx = self.config.num_ctx
+        if prompt < num_ctx and prompt + answer <= num_ctx:
+            return
+        err = context_cut(prompt, answer, num_ctx, req.model)
+        if self.call_log is not None:
+            self.call_log.append(
+                self._chat_record(req, attempt, messages, options)
+                # raw None: a resume asks again rather than replaying a cut answer.
+                | {"raw": None, "cut_answer": (response.message.content or "")[:MAX_ANSWER_CHARS],
+                   "prompt_tokens": prompt, "answer_tokens": answer, "context_error": str(err)}
+            )
+        raise err
 
     def _compare(self, record: dict, model: str, sent: Any, key: tuple,
                  seed: int | None = None) -> None:

@@ -66,3 +66,11 @@ def context_too_long(tokens: int, num_ctx: int, model: str) -> LLMContextError:
         f"prompt of ~{tokens} tokens exceeds num_ctx={num_ctx} for {model}: "
         "shorten the prompt or raise llm.num_ctx"
     )
+
+
+def context_cut(prompt_tokens: int, answer_tokens: int, num_ctx: int, model: str) -> LLMContextError:
+    return LLMContextError(
+        f"the server cut a prompt for {model} to fit num_ctx={num_ctx} (it counted "
+        f"{prompt_tokens} prompt and {answer_tokens} answer tokens): the answer is not used; "
+        "raise llm.num_ctx"
+    )

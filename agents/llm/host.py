@@ -61,14 +61,15 @@ def answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
 
 
 @contextlib.contextmanager
-def _embedded() -> Iterator[str]:
+def _embedded(n_ctx: int) -> Iterator[str]:
     try:  # imported lazily: it loads the inference engine
         from agents.llm.server import EmbeddedServer
     except ImportError as err:
         raise LLMSetupError(
             f"the embedded server is not available ({err}): install the project's LLM extras"
         ) from None
-    server = EmbeddedServer()
+    # The run's num_ctx, so a prompt too long for it is refused here as Ollama would cut it.
+    server = EmbeddedServer(n_ctx=n_ctx)
     url = server.start()
     log.info("started the embedded Ollama-compatible server at %s", url)
     try:
@@ -104,5 +105,5 @@ def open_llm_host(config: LLMConfig, *, host: str | None = None) -> Iterator[str
         return
     if config.backend == "auto":
         log.info("no Ollama server answers at %s; starting the embedded server", display_host(url))
-    with _embedded() as embedded_url:
+    with _embedded(config.num_ctx) as embedded_url:
         yield embedded_url

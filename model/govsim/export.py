@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.govsim.prompts import month_date
+from agents.govsim.prompts import PromptBook, month_date
 from model.config import ConfigError, RunConfig, build
 from model.run_folder import MANIFEST, OutputExistsError, atomic_write_bytes, atomic_write_json
 
@@ -103,15 +103,25 @@ def log_env_records(config: RunConfig, tables: dict[str, pd.DataFrame]) -> list[
     return rows
 
 
-def hydra_config(config: RunConfig, group: str, subset: str, names: list[str],
-                 newcomer: str | None) -> dict:
+def env_name(config: RunConfig) -> str:
+    """GovSim's experiment id for the run (e.g. fish_perturbation_outsider_universalization)."""
     g = config.govsim
     prefix = ENV_PREFIX[g.variant]
-    env_name = (f"{prefix}_perturbation_no_language" if not g.communication
-                else f"{prefix}_perturbation_outsider" if g.newcomer_month
-                else f"{prefix}_baseline_concurrent" + ("_universalization" if g.universalization else ""))
-    personas = {f"persona_{i}": {"name": n, "goal": "newcomer" if n == newcomer else ""}
-                for i, n in enumerate(names)}
+    if not g.communication:
+        return f"{prefix}_perturbation_no_language"
+    base = f"{prefix}_perturbation_outsider" if g.newcomer_month else f"{prefix}_baseline_concurrent"
+    return base + ("_universalization" if g.universalization else "")
+
+
+def hydra_config(config: RunConfig, group: str, subset: str,
+                 people: list[tuple[str, str]]) -> dict:
+    """``people``: (name, persona) per villager in seating order. Each persona's ``goals`` is the
+    goal text its prompts carried (GovSim's key and meaning; "" for none)."""
+    g = config.govsim
+    book = PromptBook.load(g.language, g.variant)
+    personas = {f"persona_{i}": {"name": n, "goals": book.persona(kind, n).strip()}
+                for i, (n, kind) in enumerate(people)}
+    names = [n for n, _ in people]
     return {
         "code_version": "commons-lab",
         "group_name": group,
@@ -123,7 +133,7 @@ def hydra_config(config: RunConfig, group: str, subset: str, names: list[str],
             "name": f"{subset}/{group}",
             "scenario": SCENARIO[g.variant],
             "language": g.language,
-            "env": {"name": env_name, "class_name": f"{SCENARIO[g.variant]}_concurrent_env",
+            "env": {"name": env_name(config), "class_name": f"{SCENARIO[g.variant]}_concurrent_env",
                     "max_num_rounds": g.months, "initial_resource_in_pool": g.initial_stock,
                     "num_agents": g.n_agents, "harvesting_order": "concurrent",
                     "assign_resource_strategy": g.allocation,
@@ -168,9 +178,8 @@ def export_run(run_dir: str | Path, out_root: str | Path, *, subset: str | None 
     atomic_write_bytes(target / "log_env.json", frame.to_json(orient="records").encode("utf-8"))
     harvests = tables["harvests"]
     people = harvests.drop_duplicates("agent").sort_values("agent")
-    newcomer = people[people["persona"] == "newcomer"]["name"].tolist()
-    cfg = hydra_config(config, group, subset, people["name"].tolist(),
-                       newcomer[0] if newcomer else None)
+    cfg = hydra_config(config, group, subset,
+                       list(zip(people["name"].tolist(), people["persona"].tolist())))
     atomic_write_bytes(target / ".hydra" / "config.yaml",
                        yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False).encode("utf-8"))
     for agent in people["agent"]:

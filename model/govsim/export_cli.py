@@ -25,6 +25,7 @@ def main(args) -> int:
     target = export_run(args.run_dir, out, subset=args.subset, group=args.group,
                         overwrite=args.overwrite)
     print(f"wrote {target / 'log_env.json'}")
-    print(f"open it with GovSim's app: copy {out} into simulation/results/ and browse to "
-          f"/{target.parent.parent.name}")
+    subset = target.parent.parent
+    print(f"open it with GovSim's app: copy the folder {subset} into simulation/results/ "
+          f"(making simulation/results/{subset.name}/) and browse to /{subset.name}")
     return 0

@@ -5,7 +5,8 @@ harvest, the pool after everyone harvested, what the villager got) and its numbe
 utterances per month. From those:
 
 - survival time m: the month in which the pool collapsed after the harvest, else the months run;
-- survival rate: whether m reached the configured number of months T;
+- survival rate: whether the run reached the configured number of months T without a collapse
+  (a collapse in month T is an event, as in GovSim's Kaplan-Meier analysis);
 - gain: each villager's total, averaged over villagers (the inverse framing calls it a loss);
 - efficiency: 1 - max(0, T * f(0) - total) / (T * f(0)), T fixed even for early collapses, so a
   month-1 collapse that takes all 100 units scores 100 / 600 = 16.67 %;
@@ -17,6 +18,10 @@ utterances per month. From those:
   month-1 collapse give 5 / 14 = 35.71 %).
 
 For the inverse framing "over-usage" is shirking: removing less than the per-villager minimum.
+
+Newcomer runs also get the metrics in the form of GovSim's newcomer tables (``newcomer_*``):
+gain counts only the months from the newcomer's arrival on (GovSim's payoff "from the shock"),
+efficiency is that harvest over T = 12 months of f(0), and survival time is capped at 12.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from model.govsim.pool import CommonPool
 
 METRICS = ("survival_time", "survived", "gain", "efficiency", "equality", "over_usage",
            "over_usage_published")
+# GovSim's newcomer tables: gain after the arrival, efficiency over 12 months, survival <= 12.
+NEWCOMER_METRICS = ("newcomer_survival_time", "newcomer_survived", "newcomer_gain",
+                    "newcomer_efficiency")
+NEWCOMER_HORIZON = 12
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,22 @@ class Trajectory:
         return cls(rows, counts, **spec)
 
 
-def survival_time(traj: Trajectory) -> int:
+def collapse_month(traj: Trajectory) -> int | None:
+    """The first month whose after-harvest pool collapsed, or None."""
     pool = traj.pool()
-    months = sorted({r.month for r in traj.harvests})
     after = {r.month: r.pool_after for r in traj.harvests}
-    for month in months:
+    for month in sorted(after):
         if pool.is_collapse(after[month]):
             return month
-    return months[-1] if months else 0
+    return None
+
+
+def survival_time(traj: Trajectory) -> int:
+    collapsed = collapse_month(traj)
+    if collapsed is not None:
+        return collapsed
+    months = [r.month for r in traj.harvests]
+    return max(months) if months else 0
 
 
 def totals(traj: Trajectory) -> dict:
@@ -145,11 +162,30 @@ def over_usage_published(traj: Trajectory) -> float:
     return over / (rows + talk) if rows + talk else float("nan")
 
 
+def newcomer_metrics(traj: Trajectory, arrival: int) -> dict[str, float]:
+    """GovSim's newcomer-table form: from the arrival month on, horizon 12 months."""
+    after = [r for r in traj.harvests if r.month >= arrival]
+    gains: dict = {}
+    for r in after:
+        gains[r.agent] = gains.get(r.agent, 0) + r.collected
+    best = NEWCOMER_HORIZON * traj.pool().collective_threshold(traj.initial_stock)
+    total = sum(gains.values())
+    collapsed = collapse_month(traj)
+    m = min(survival_time(traj), NEWCOMER_HORIZON)
+    return {
+        "newcomer_survival_time": m,
+        "newcomer_survived": bool(m >= NEWCOMER_HORIZON and (collapsed is None
+                                                             or collapsed > NEWCOMER_HORIZON)),
+        "newcomer_gain": float(np.mean(list(gains.values()))) if gains else 0.0,
+        "newcomer_efficiency": 1.0 - max(0.0, best - total) / best if best > 0 else float("nan"),
+    }
+
+
 def run_metrics(traj: Trajectory) -> dict[str, float]:
     m = survival_time(traj)
     return {
         "survival_time": m,
-        "survived": bool(m >= traj.months),
+        "survived": bool(m >= traj.months and collapse_month(traj) is None),
         "gain": gain(traj),
         "efficiency": efficiency(traj),
         "equality": equality(traj),
@@ -190,7 +226,8 @@ def aggregate(runs: Iterable[Mapping[str, float]], metrics: Sequence[str] = METR
     out = {}
     for name in metrics:
         values = [float(r[name]) for r in runs if name in r]
-        key = "survival_rate" if name == "survived" else name
+        key = {"survived": "survival_rate",
+               "newcomer_survived": "newcomer_survival_rate"}.get(name, name)
         out[key] = summarise(values).as_dict()
     return out
 
@@ -206,4 +243,5 @@ def aggregate_folders(folders: Iterable) -> dict:
         if summary.get("scenario") != "govsim":
             raise ValueError(f"{folder} is not a GovSim run")
         summaries.append(summary)
-    return aggregate(summaries)
+    newcomer = any("newcomer_gain" in s for s in summaries)
+    return aggregate(summaries, METRICS + NEWCOMER_METRICS if newcomer else METRICS)

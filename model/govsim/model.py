@@ -18,9 +18,9 @@ from mesa import DataCollector
 from agents.govsim.villagers import GovSimVillager, GreedyNewcomer
 from agents.govsim.policy import GovSimPolicy
 from agents.govsim.prompts import PromptBook
-from model.config import ConfigError, RunConfig
+from model.config import ConfigError, RunConfig, build
 from model.engine import Engine
-from model.govsim.metrics import Trajectory, run_metrics
+from model.govsim.metrics import Trajectory, newcomer_metrics, run_metrics
 from model.govsim.phases import (Arrival, DiscussionPhase, HarvestPhase, MonthEnd,
                                  ReflectionPhase)
 from model.govsim.pool import CommonPool
@@ -59,7 +59,7 @@ class GovSimModel(Engine):
 
     def __init__(self, config: RunConfig | None = None, rng: int | None = None,
                  llm_client=None):
-        super().__init__(config or RunConfig(scenario="govsim"), rng, llm_client)
+        super().__init__(config or build(RunConfig, {"scenario": "govsim"}), rng, llm_client)
         g = self.config.govsim
         if g.newcomer_month > g.months:
             raise ConfigError(f"govsim.newcomer_month = {g.newcomer_month} is after the last "
@@ -72,8 +72,10 @@ class GovSimModel(Engine):
         self.names = self.book.names(g.n_agents)
         self.newcomer_month = g.newcomer_month or None
         founders = g.n_agents - 1 if self.newcomer_month else g.n_agents
+        # GovSim's newcomer runs give the founders the "traditional villager" goal.
+        persona = "traditional" if self.newcomer_month and g.founder_persona else None
         for i in range(founders):
-            GovSimVillager(self, self.names[i], self.config.llm.model_for(i))
+            GovSimVillager(self, self.names[i], self.config.llm.model_for(i), persona=persona)
         self.policy = GovSimPolicy(self)
 
         self.modules = [Arrival(), HarvestPhase(),
@@ -199,6 +201,8 @@ class GovSimModel(Engine):
     def summary(self) -> dict:
         g = self.config.govsim
         metrics = run_metrics(self.trajectory()) if self.harvest_rows else {}
+        if self.harvest_rows and self.newcomer_month:
+            metrics.update(newcomer_metrics(self.trajectory(), self.newcomer_month))
         out = {
             "scenario": "govsim",
             "variant": g.variant,
