@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def ollama_host() -> Iterator[str]:
     """Base URL (``http://127.0.0.1:<port>``) of the session's embedded Ollama server."""
-    from agents.llm.server import EmbeddedServer
+    from agents.llm.embedded import EmbeddedServer
 
     with EmbeddedServer() as url:
         yield url

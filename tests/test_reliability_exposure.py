@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from agents.llm.server import EmbeddedServer
+from agents.llm.embedded import EmbeddedServer
 from model.runner import run
 from reliability_support import fault_server, norms_config
 

@@ -1,6 +1,6 @@
 """Translate between Ollama's REST JSON and llama.cpp's (OpenAI-style) server JSON.
 
-Pure functions, no I/O: the HTTP layer in ``server.py`` calls them. Field names and
+Pure functions, no I/O: the routes in ``routes`` call them. Field names and
 defaults follow Ollama's API documentation (docs/api.md) and its ``api/types.go``.
 """
 

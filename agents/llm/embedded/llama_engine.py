@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.llm.ollama_shapes import ApiError, translate_llama_error
+from agents.llm.embedded.shapes import ApiError, translate_llama_error
 
 
 def _quiet_openmp() -> None:
