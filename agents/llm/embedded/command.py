@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from agents.llm.embedded.models import ModelFilesMissing
 from agents.llm.embedded.server import (
@@ -23,6 +23,10 @@ HELP = "run the embedded Ollama-compatible server (127.0.0.1 only)"
 DESCRIPTION = "Serve smollm2:135m and all-minilm through Ollama's REST API on 127.0.0.1."
 
 
+EXIT_BAD_ARGUMENT = 2
+EXIT_CANNOT_SERVE = 3
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``serve``, for whichever parser runs it."""
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
@@ -34,17 +38,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="answer length when a request sets no num_predict")
     parser.add_argument("--no-embeddings", action="store_true", help="do not serve all-minilm")
     parser.add_argument("--verbose", action="store_true", help="log requests and llama.cpp output")
+    parser.set_defaults(serve_prog=parser.prog)
+
+    def one_line_error(message: str) -> NoReturn:
+        # A refusal is one line (argparse would add the usage text above it).
+        parser.exit(EXIT_BAD_ARGUMENT, f"{parser.prog}: error: {message}\n")
+
+    parser.error = one_line_error  # type: ignore[method-assign]
 
 
 def main(args: argparse.Namespace) -> int:
-    """Serve with the parsed options until SIGINT or SIGTERM; returns the exit status."""
+    """Serve with the parsed options until SIGINT or SIGTERM; returns the exit status:
+    0 after a stop, 2 for a bad argument, 3 when it cannot serve (port taken, model missing)."""
+    prog = getattr(args, "serve_prog", "serve")
     try:
-        return serve(args.host, args.port, n_parallel=args.parallel, n_ctx=args.ctx,
-                     threads=args.threads, embeddings=not args.no_embeddings,
-                     max_tokens=args.max_tokens, verbose=args.verbose)
-    except (ValueError, OSError, ModelFilesMissing) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        server = EmbeddedServer(args.host, args.port, args.parallel, args.ctx, args.threads,
+                                not args.no_embeddings, max_tokens=args.max_tokens, verbose=args.verbose)
+    except ValueError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_ARGUMENT
+    try:
+        return _serve_until_stopped(server, sys.stdout)
+    except OSError as exc:  # the port is taken or not ours to bind
+        print(f"{prog}: error: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_SERVE
+    except (ModelFilesMissing, ImportError, RuntimeError, ValueError) as exc:
+        # A model package missing or broken, or llama.cpp unable to load it.
+        print(f"{prog}: error: cannot load the models: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_SERVE
 
 
 def serve(
@@ -64,9 +85,12 @@ def serve(
     Prints one line with the URL when ready. Raises ValueError for a non-loopback host and
     OSError when the port is taken.
     """
-    out = out or sys.stdout
     server = EmbeddedServer(host, port, n_parallel, n_ctx, threads, embeddings,
                             max_tokens=max_tokens, verbose=verbose)
+    return _serve_until_stopped(server, out or sys.stdout)
+
+
+def _serve_until_stopped(server: EmbeddedServer, out: Any) -> int:
     stop = threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():

@@ -2,13 +2,22 @@
 
 xllamacpp embeds llama.cpp's own server: requests are queued to ``n_parallel`` slots and
 batched together by llama.cpp, and its calls release the GIL, so several HTTP threads can
-call one engine at once. xllamacpp also opens llama.cpp's OpenAI-style listener on a random
-127.0.0.1 port; it cannot be switched off and nothing here uses it.
+call one engine at once.
+
+xllamacpp always opens llama.cpp's own HTTP listener too, and nothing here uses it. Left as it
+comes, it is an unauthenticated TCP port on 127.0.0.1 that answers any web page's Origin with
+credentials allowed, outside every limit of this server. So it listens on a Unix socket in a
+private (0700) directory instead, which no browser can reach, and demands a random key that
+never leaves this process; CORS is narrowed to no origin, and /slots, /props and the web UI
+are switched off.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,17 +62,33 @@ class LlamaEngine:
         params.cpuparams_batch.n_threads = threads
         params.n_threads_http = 1
         params.verbosity = 3 if verbose else -1
+        self._socket_dir = tempfile.mkdtemp(prefix="commons-lab-llama-")  # mode 0700
+        params.hostnames = [os.path.join(self._socket_dir, "llama.sock")]  # ".sock": AF_UNIX
+        params.api_keys = [secrets.token_urlsafe(32)]
+        params.cors_origins = ""
+        params.cors_origins_explicit = True
+        params.cors_credentials = False
+        params.endpoint_slots = False
+        params.endpoint_props = False
+        params.endpoint_metrics = False
+        params.ui = False
         if embedding:
             params.embedding = True
             params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
             params.embd_normalize = 2  # Euclidean: unit vectors, as sentence-transformers gives
             # A non-causal model must see a whole input in one micro-batch.
             params.n_batch = params.n_ubatch = context_size * n_parallel
-        self._server = xllamacpp.Server(params)
+        try:
+            self._server = xllamacpp.Server(params)
+        except BaseException:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            raise
+        self.listening_address: str = self._server.listening_address
 
     def close(self) -> None:
         # Dropping the last reference stops llama.cpp's loop thread and frees the model.
         self._server = None
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def _checked(self, result: Any) -> dict[str, Any]:
         if not isinstance(result, dict):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.llm.embedded import models
 from agents.llm.embedded.http import Handler, NdjsonStream
+from agents.llm.embedded.limits import LimitCounts, check_schema
 from agents.llm.embedded.models import CHAT_MODEL, EMBED_MODEL, ServedModel
 from agents.llm.embedded.shapes import (
     ApiError,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 EMBED_CONTEXT = 512  # all-MiniLM-L6-v2's position table
 EMBED_SLOTS = 4  # embeddings of one request are batched over this many sequences
 OLLAMA_VERSION = "0.12.0"  # the Ollama API version whose JSON shapes this server follows
+_POLL_S = 0.25  # how often a request waiting for a slot checks on its client
 
 
 class OllamaApi:
@@ -39,6 +41,8 @@ class OllamaApi:
 
     def __init__(self, config: ServerSettings):
         self.config = config
+        self.counts: LimitCounts = config.counts
+        self._slots = threading.BoundedSemaphore(config.n_parallel)
         self.models: list[ServedModel] = []
         self.engines: dict[str, Any] = {}
         self.embed_tokenizer: Any = None
@@ -150,7 +154,8 @@ class OllamaApi:
             200,
             {
                 "license": m.license,
-                "modelfile": f"# served by the commons-lab embedded server\nFROM {m.path}\n"
+                # The file's name, not its path: a path tells a caller about this machine.
+                "modelfile": f"# served by the commons-lab embedded server\nFROM {m.path.name}\n"
                 + "".join(f"PARAMETER {line}\n" for line in params.splitlines()),
                 "parameters": params,
                 "template": m.summary.metadata.get("tokenizer.chat_template", ""),
@@ -223,6 +228,9 @@ class OllamaApi:
         texts = [raw] if isinstance(raw, str) else raw
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise ApiError(400, "input must be a string or a list of strings")
+        if len(texts) > self.config.limits.max_embed_inputs:
+            raise ApiError(400, f"input has {len(texts)} texts; this server embeds at most "
+                                f"{self.config.limits.max_embed_inputs} per request")
         dims = body.get("dimensions")
         if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
             raise ApiError(400, "dimensions must be a positive integer")
@@ -268,58 +276,102 @@ class OllamaApi:
     def _generate(self, h: Handler, body: dict[str, Any], name: str, request: dict[str, Any],
                   chat: bool, text_key: str) -> None:
         started = time.perf_counter_ns()
-        request.update(sampling_params(body.get("options"), self.config.max_tokens))
+        limits = self.config.limits
+        request.update(sampling_params(body.get("options"), self.config.max_tokens, limits.max_predict))
         request["cache_prompt"] = bool(self.config.cache_prompt)
         fmt = response_format(body.get("format"))
         if fmt is not None:
+            if fmt["type"] == "json_schema":
+                check_schema(fmt["json_schema"]["schema"], limits)
             request["response_format"] = fmt
-        engine = self.engines[CHAT_MODEL]
+        streaming = bool(body.get("stream", True))
+        deadline = h.request_started + limits.max_request_s
 
         def shaped(text: str) -> dict[str, Any]:
             if text_key == "message":
                 return {"message": {"role": "assistant", "content": text}}
             return {"response": text}
 
-        if not body.get("stream", True):
-            result = engine.generate(request, chat=chat)
-            choice = result["choices"][0]
-            text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
-            h.send_json(200, {"model": name, "created_at": now_rfc3339(), **shaped(text or ""),
-                              "done": True, "done_reason": done_reason(choice.get("finish_reason")),
-                              **counters(result, started, time.perf_counter_ns())})
+        # llama.cpp's own queue cannot be left, so requests wait here for a slot instead:
+        # a client that leaves (or a deadline that passes) while waiting costs nothing.
+        if not self._wait_for_slot(h, deadline):
             return
-
-        stream = NdjsonStream(h)
+        stream = NdjsonStream(h) if streaming else None
+        parts: list[str] = []
         final: dict[str, Any] = {}
+        stopped: list[str] = []  # why the generation was cancelled, if it was
 
         def on_chunk(chunk: dict[str, Any]) -> bool:
+            # Every answer is generated as a stream, so that a client that leaves or a request
+            # that overruns stops llama.cpp at the next token, streamed or not.
             for key in ("timings", "usage"):
                 if chunk.get(key):
                     final[key] = chunk[key]
+            if h.client_gone() or (stream is not None and stream.broken):
+                stopped.append("cancelled")
+                return True
+            if time.monotonic() > deadline:
+                stopped.append("timed_out")
+                return True
             choices = chunk.get("choices") or []
             if not choices:
-                return stream.broken
+                return False
             choice = choices[0]
             if choice.get("finish_reason"):
                 final["finish_reason"] = choice["finish_reason"]
             text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
-            if text:
-                return stream.send({"model": name, "created_at": now_rfc3339(), **shaped(text),
-                                    "done": False})
-            return stream.broken
+            if not text:
+                return False
+            if stream is None:
+                parts.append(text)
+                return False
+            return stream.send({"model": name, "created_at": now_rfc3339(), **shaped(text),
+                                "done": False})
 
         try:
-            engine.generate_stream(request, chat, on_chunk)
+            self.engines[CHAT_MODEL].generate_stream(request, chat, on_chunk)
         except ApiError as exc:
-            if not stream.started:
+            if stream is None or not stream.started:
                 raise
             stream.send({"error": exc.message})  # the client raises ResponseError(-1)
             stream.close()
             return
-        stream.send({"model": name, "created_at": now_rfc3339(), **shaped(""), "done": True,
-                     "done_reason": done_reason(final.get("finish_reason")),
-                     **counters(final, started, time.perf_counter_ns())})
+        finally:
+            self._slots.release()
+        if stopped:
+            self.counts.add(stopped[0])
+            if stopped[0] == "cancelled":
+                h.close_connection = True  # nobody is listening
+                return
+            message = (f"the request took longer than this server's limit of "
+                       f"{limits.max_request_s:g} s and was stopped")
+            if stream is None or not stream.started:
+                raise ApiError(503, message)
+            stream.send({"error": message})
+            stream.close()
+            return
+        done = {"done": True, "done_reason": done_reason(final.get("finish_reason")),
+                **counters(final, started, time.perf_counter_ns())}
+        if stream is None:
+            h.send_json(200, {"model": name, "created_at": now_rfc3339(),
+                              **shaped("".join(parts)), **done})
+            return
+        stream.send({"model": name, "created_at": now_rfc3339(), **shaped(""), **done})
         stream.close()
+
+    def _wait_for_slot(self, h: Handler, deadline: float) -> bool:
+        """Take a generation slot; False (the request already answered) if the client left
+        or the deadline passed first."""
+        while not self._slots.acquire(timeout=_POLL_S):
+            if h.client_gone():
+                self.counts.add("cancelled")
+                h.close_connection = True
+                return False
+            if time.monotonic() > deadline:
+                self.counts.add("timed_out")
+                raise ApiError(503, f"the server is busy: no generation slot became free within "
+                                    f"{self.config.limits.max_request_s:g} s")
+        return True
 
 
 def _shorten(vector: list[float], dims: int, name: str) -> list[float]:

@@ -17,6 +17,7 @@ import logging
 import threading
 
 from agents.llm.embedded.http import Handler, HttpServer
+from agents.llm.embedded.limits import DEFAULT_LIMITS, LimitCounts, ServerLimits
 from agents.llm.embedded.models import CHAT_MODEL, EMBED_MODEL
 from agents.llm.embedded.routes import OllamaApi
 
@@ -35,7 +36,9 @@ class EmbeddedServer:
     ``port=0`` picks a free port. ``n_ctx`` is the context of one request (prompt plus
     answer); ``n_parallel`` requests run at once, the rest wait in llama.cpp's queue.
     ``cache_prompt=True`` re-uses a matching prompt prefix between requests: faster, but
-    then the same seed no longer guarantees the same answer.
+    then the same seed no longer guarantees the same answer. ``limits`` bounds what one
+    request or connection may cost (see ``limits.ServerLimits``); ``counts`` says how often
+    each limit was applied.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class EmbeddedServer:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         cache_prompt: bool = False,
         verbose: bool = False,
+        limits: ServerLimits = DEFAULT_LIMITS,
     ):
         if host not in _LOOPBACK:
             raise ValueError(
@@ -70,6 +74,9 @@ class EmbeddedServer:
         self.max_tokens = int(max_tokens)
         self.cache_prompt = cache_prompt
         self.verbose = verbose
+        # Read on every request, so a running server can be given other limits (tests do).
+        self.limits = limits
+        self.counts = LimitCounts()
         self._httpd: HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._api: OllamaApi | None = None
@@ -82,6 +89,11 @@ class EmbeddedServer:
         return self._url
 
     @property
+    def internal_addresses(self) -> list[str]:
+        """Where llama.cpp's own listeners are (Unix sockets that need a key; see llama_engine)."""
+        return [engine.listening_address for engine in self._api.engines.values()] if self._api else []
+
+    @property
     def models(self) -> list[str]:
         return [CHAT_MODEL] + ([EMBED_MODEL] if self.embeddings else [])
 
@@ -91,7 +103,7 @@ class EmbeddedServer:
             return self._url
         # Bind first: a taken port fails fast, before seconds of model loading.
         try:
-            httpd = HttpServer((self.host, self.port), Handler)
+            httpd = HttpServer((self.host, self.port), Handler, settings=self)
         except OSError as exc:
             raise OSError(
                 exc.errno,
@@ -104,7 +116,6 @@ class EmbeddedServer:
             httpd.server_close()
             raise
         httpd.api = self._api
-        httpd.verbose = self.verbose
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="ollama-embedded", daemon=True
