@@ -340,14 +340,14 @@ class Handler(BaseHTTPRequestHandler):
         encoding = self.headers.get_all("Transfer-Encoding") or []
         lengths = self.headers.get_all("Content-Length") or []
         if encoding:
-            self.close_connection = True  # set back below once the body is read whole
+            keep_alive, self.close_connection = not self.close_connection, True  # until read whole
             if lengths:
                 raise ApiError(400, "a request must not have both Transfer-Encoding and Content-Length")
             if [e.strip().lower() for e in encoding] != ["chunked"]:
                 raise ApiError(400, f"unsupported Transfer-Encoding {', '.join(encoding)!r}: "
                                     f"send a Content-Length or chunked")
             body = self._read_chunked()
-            self.close_connection = False
+            self.close_connection = not keep_alive
             return body
         if not lengths:
             return b""
