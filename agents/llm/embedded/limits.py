@@ -19,13 +19,13 @@ from agents.llm.embedded.shapes import ApiError
 
 @dataclass(frozen=True)
 class ServerLimits:
-    # Request bodies. The largest the project sends is an embedding batch of a 200-villager
-    # run (about 60 KB); a chat prompt that fits 4,096 tokens is under 40 KB.
+    # Request bodies. The project's stay under 100 KB: a prompt that fits 4,096 tokens, or an
+    # embedding batch of a 200-villager run (201 beliefs of at most 150 characters).
     max_body_bytes: int = 4 << 20
     # All bodies being received or handled at once, over every connection: bounds the
     # memory that parallel uploads can pin (a body costs several times its size once parsed).
     max_inflight_body_bytes: int = 16 << 20
-    # Connections. A run opens one per concurrent call (llm.concurrency, default 4).
+    # Connections. A run opens one per concurrent call (llm.concurrency, default 2).
     max_connections: int = 64
     idle_timeout_s: float = 30.0  # keep-alive connection with no request started
     header_timeout_s: float = 10.0  # from a request's first byte to the end of its headers
