@@ -297,21 +297,23 @@ class OllamaApi:
         if not self._wait_for_slot(h, deadline):
             return
         stream = NdjsonStream(h) if streaming else None
-        parts: list[str] = []
         final: dict[str, Any] = {}
         stopped: list[str] = []  # why the generation was cancelled, if it was
 
+        def should_stop() -> bool:
+            # Checked at every token of a stream, and 4 times a second while a whole answer is
+            # generated: a client that leaves or a request that overruns stops llama.cpp.
+            if h.client_gone() or (stream is not None and stream.broken):
+                stopped.append("cancelled")
+            elif time.monotonic() > deadline:
+                stopped.append("timed_out")
+            return bool(stopped)
+
         def on_chunk(chunk: dict[str, Any]) -> bool:
-            # Every answer is generated as a stream, so that a client that leaves or a request
-            # that overruns stops llama.cpp at the next token, streamed or not.
             for key in ("timings", "usage"):
                 if chunk.get(key):
                     final[key] = chunk[key]
-            if h.client_gone() or (stream is not None and stream.broken):
-                stopped.append("cancelled")
-                return True
-            if time.monotonic() > deadline:
-                stopped.append("timed_out")
+            if should_stop():
                 return True
             choices = chunk.get("choices") or []
             if not choices:
@@ -322,14 +324,15 @@ class OllamaApi:
             text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
             if not text:
                 return False
-            if stream is None:
-                parts.append(text)
-                return False
             return stream.send({"model": name, "created_at": now_rfc3339(), **shaped(text),
                                 "done": False})
 
+        result = None
         try:
-            self.engines[CHAT_MODEL].generate_stream(request, chat, on_chunk)
+            if stream is None:
+                result = self.engines[CHAT_MODEL].generate(request, chat, should_stop)
+            else:
+                self.engines[CHAT_MODEL].generate_stream(request, chat, on_chunk)
         except ApiError as exc:
             if stream is None or not stream.started:
                 raise
@@ -350,12 +353,15 @@ class OllamaApi:
             stream.send({"error": message})
             stream.close()
             return
+        if stream is None:
+            choice = result["choices"][0]
+            text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
+            h.send_json(200, {"model": name, "created_at": now_rfc3339(), **shaped(text or ""),
+                              "done": True, "done_reason": done_reason(choice.get("finish_reason")),
+                              **counters(result, started, time.perf_counter_ns())})
+            return
         done = {"done": True, "done_reason": done_reason(final.get("finish_reason")),
                 **counters(final, started, time.perf_counter_ns())}
-        if stream is None:
-            h.send_json(200, {"model": name, "created_at": now_rfc3339(),
-                              **shaped("".join(parts)), **done})
-            return
         stream.send({"model": name, "created_at": now_rfc3339(), **shaped(""), **done})
         stream.close()
 
