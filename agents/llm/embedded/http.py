@@ -133,7 +133,8 @@ class HttpServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver's default prints a traceback to stderr for every broken connection.
-        log.warning("embedded server: connection from %s failed", client_address, exc_info=log.isEnabledFor(logging.DEBUG))
+        log.warning("embedded server: connection from %s failed", client_address,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
 
 
 def _shut(conn: socket.socket) -> None:

@@ -4,12 +4,13 @@ xllamacpp embeds llama.cpp's own server: requests are queued to ``n_parallel`` s
 batched together by llama.cpp, and its calls release the GIL, so several HTTP threads can
 call one engine at once.
 
-xllamacpp always opens llama.cpp's own HTTP listener too, and nothing here uses it. Left as it
-comes, it is an unauthenticated TCP port on 127.0.0.1 that answers any web page's Origin with
-credentials allowed, outside every limit of this server. So it listens on a Unix socket in a
-private (0700) directory instead, which no browser can reach, and demands a random key that
-never leaves this process (non-streaming answers are asked for there, see ``generate``); CORS is narrowed to no origin, and /slots, /props and the web UI
-are switched off.
+xllamacpp always opens llama.cpp's own HTTP listener too. Left as
+it comes, it is an unauthenticated TCP port on 127.0.0.1 that answers any web page's Origin
+with credentials allowed, outside every limit of this server. So it listens on a Unix socket
+in a private (0700) directory instead, which no browser can reach, and demands a random key
+that never leaves this process (non-streaming answers are asked for there, see
+``generate``); CORS is narrowed to no origin, and /slots, /props and the web UI are switched
+off.
 """
 
 from __future__ import annotations
