@@ -19,6 +19,7 @@ from pathlib import Path
 EXIT_INTERRUPTED = 130
 
 EXTRA_COMMANDS = {
+    "serve": "agents.llm.embedded.command",
     "sweep": "model.sweep.cli",
     "validate": "analysis.validation_cli",
     "calibrate": "analysis.calibration_cli",
@@ -67,13 +68,6 @@ def _print_summary(summary: dict, out: Path) -> None:
     print(f"output folder:   {out}")
 
 
-def cmd_serve(args) -> int:
-    from agents.llm.server import serve
-
-    serve(host=args.host, port=args.port)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="commons-lab", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -90,11 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("serve", help="run the embedded Ollama-compatible server (127.0.0.1 only)")
-    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=11434, help="port (default 11434, Ollama's)")
-    p.set_defaults(func=cmd_serve)
 
     # Subcommands that live beside the code they drive. Each module defines HELP,
     # add_arguments(parser) and main(args) -> int, and keeps heavy imports inside main.

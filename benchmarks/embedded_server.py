@@ -68,7 +68,7 @@ def worker(args: argparse.Namespace) -> dict:
     import httpx
     import ollama
 
-    from agents.llm.server import EmbeddedServer
+    from agents.llm.embedded import EmbeddedServer
 
     out: dict = {"load_start": load()}
     t = time.perf_counter()
@@ -146,7 +146,7 @@ def slots_ab(rounds: int) -> None:
     load from other jobs hits both configurations alike."""
     import ollama
 
-    from agents.llm.server import EmbeddedServer
+    from agents.llm.embedded import EmbeddedServer
 
     servers = {n: EmbeddedServer(n_parallel=n, embeddings=False) for n in (1, 2)}
     clients = {n: ollama.Client(host=s.start(), timeout=900) for n, s in servers.items()}

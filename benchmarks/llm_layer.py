@@ -179,7 +179,7 @@ def main() -> None:
     server = None
     host = args.host
     if host is None:
-        from agents.llm.server import EmbeddedServer
+        from agents.llm.embedded import EmbeddedServer
 
         server = EmbeddedServer()
         t0 = time.perf_counter()

@@ -7,7 +7,6 @@ own client or passes OLLAMA_HOST to a subprocess) or ``ollama_client`` (an offic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +23,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def ollama_host() -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:<port>``) of the session's embedded Ollama server."""
-    from agents.llm.server import EmbeddedServer
+def embedded_server():
+    """The session's one embedded Ollama server (``EmbeddedServer``), started on first use."""
+    from agents.llm.embedded import EmbeddedServer
 
-    with EmbeddedServer() as url:
-        yield url
+    server = EmbeddedServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ollama_host(embedded_server) -> str:
+    """Base URL (``http://127.0.0.1:<port>``) of the session's embedded Ollama server."""
+    return embedded_server.url
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,10 @@ import ollama
 import pytest
 from pydantic import BaseModel, Field
 
-from agents.llm import embedded_models
-from agents.llm.bert_gguf import cached_bert_gguf
-from agents.llm.embedded_models import read_gguf_summary
-from agents.llm.server import EmbeddedServer
+from agents.llm.embedded import models as embedded_models
+from agents.llm.embedded.bert_gguf import cached_bert_gguf
+from agents.llm.embedded.models import read_gguf_summary
+from agents.llm.embedded import EmbeddedServer
 
 CHAT = "smollm2:135m"
 EMBED = "all-minilm"
@@ -333,7 +333,7 @@ def test_a_taken_port_is_reported_before_loading_models(ollama_host):
 @pytest.mark.slow
 def test_the_standalone_server_prints_its_url_and_stops_on_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.llm.server", "--port", "0", "--no-embeddings"],
+        [sys.executable, "-m", "agents.llm.embedded", "--port", "0", "--no-embeddings"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )

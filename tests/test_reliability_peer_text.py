@@ -11,7 +11,7 @@ from __future__ import annotations
 import gguf
 import pytest
 
-from agents.llm.embedded_models import smollm2_gguf
+from agents.llm.embedded.models import smollm2_gguf
 from agents.peer_text import CLOSE, OPEN, one_line, quoted
 
 # Special tokens of other model families' chat templates (their tokenizers' added tokens).

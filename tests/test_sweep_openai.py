@@ -41,7 +41,7 @@ def llama_server():
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import xllamacpp
 
-    from agents.llm.embedded_models import smollm2_gguf
+    from agents.llm.embedded.models import smollm2_gguf
 
     params = xllamacpp.CommonParams()
     params.model.path = str(smollm2_gguf())

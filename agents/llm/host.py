@@ -63,7 +63,7 @@ def answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
 @contextlib.contextmanager
 def _embedded(n_ctx: int) -> Iterator[str]:
     try:  # imported lazily: it loads the inference engine
-        from agents.llm.server import EmbeddedServer
+        from agents.llm.embedded import EmbeddedServer
     except ImportError as err:
         raise LLMSetupError(
             f"the embedded server is not available ({err}): install the project's LLM extras"

@@ -1,6 +1,6 @@
 """Translate between Ollama's REST JSON and llama.cpp's (OpenAI-style) server JSON.
 
-Pure functions, no I/O: the HTTP layer in ``server.py`` calls them. Field names and
+Pure functions, no I/O: the routes in ``routes`` call them. Field names and
 defaults follow Ollama's API documentation (docs/api.md) and its ``api/types.go``.
 """
 
@@ -74,8 +74,12 @@ def _typed(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
-def sampling_params(options: Any, max_tokens_cap: int) -> dict[str, Any]:
-    """llama.cpp sampling fields for an Ollama ``options`` object."""
+def sampling_params(options: Any, max_tokens_cap: int, max_predict: int | None = None) -> dict[str, Any]:
+    """llama.cpp sampling fields for an Ollama ``options`` object.
+
+    ``max_tokens_cap`` is the answer length when none is asked for; ``max_predict`` the most
+    a request may ask for (a larger num_predict is refused, not silently cut).
+    """
     if options is None:
         options = {}
     if not isinstance(options, dict):
@@ -98,6 +102,9 @@ def sampling_params(options: Any, max_tokens_cap: int) -> dict[str, Any]:
             params["stop"] = stops
         elif name == "num_predict":
             n = _typed(name, value, int)
+            if max_predict is not None and n > max_predict:
+                raise ApiError(400, f"num_predict {n} is above this server's limit of "
+                                    f"{max_predict} tokens")
             if n >= 0:
                 params["max_tokens"] = n
     # -1 (Ollama: "until done") or absent: cap it, so a rambling small model cannot
