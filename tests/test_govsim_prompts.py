@@ -142,7 +142,7 @@ def test_newcomer_joins_with_its_goal_and_an_empty_memory():
 
 def test_no_communication_prompts_have_no_discussion_and_no_others_catches():
     model, out = render(communication=False)
-    assert not any(isinstance(m, DiscussionPhase) for m in model.norms.phases)
+    assert not any(isinstance(m, DiscussionPhase) for m in model.modules)
     h = out["John"]["harvest"]
     assert "decides alone" in h and "nobody learns how much the others caught" in h
     assert "made public" not in h and "talk with one another" not in h

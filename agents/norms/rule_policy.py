@@ -55,7 +55,7 @@ class RuleBasedPolicy:
         cap = model.norm.cap
         norms = model.config.norms
         expected_fine = norms.penalty * self.fine_rate
-        per_effort = norms.catchability * model.norms.lake.stock
+        per_effort = norms.catchability * model.lake.stock
         if cap is None or per_effort <= 0 or not (expected_fine > 0 or self.fines_seen):
             return
         for agent in agents:
@@ -166,7 +166,7 @@ class RuleBasedPolicy:
     def propose(self, model, agents: Sequence[CPRAgent]) -> list[Proposal]:
         scale = 1.0
         if model.config.learning.cap_follows_stock:
-            scale = model.norms.lake.stock / model.config.norms.capacity
+            scale = model.lake.stock / model.config.norms.capacity
         return [Proposal(a.unique_id, norm_text(a.belief * scale), cap=a.belief * scale)
                 for a in agents]
 
