@@ -30,6 +30,7 @@ import pydantic
 
 from agents.llm.call_log import CallLog
 from agents.llm.errors import (
+    LLMCancelledError,
     LLMContextError,
     LLMError,
     LLMSetupError,
@@ -168,6 +169,7 @@ class LLMClient:
         self._ollama_client: ollama.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
         # Replayed answers are re-logged only into a different file (resume appends to the
         # very log it serves from, which already holds them).
         self._log_replayed = call_log is not None and (
@@ -239,11 +241,13 @@ class LLMClient:
         Returns the result and the latency of the attempt that succeeded."""
         problem = ""
         for attempt in range(self.transport_retries + 1):
+            self._stop_if_cancelled(what)
             start = time.perf_counter()
             try:
                 result = call()
                 return result, time.perf_counter() - start
             except (ConnectionError, httpx.ConnectError):
+                self._stop_if_cancelled(what)  # an error caused by cancel() is not the server's
                 raise unreachable(self.host) from None
             except ollama.ResponseError as err:
                 status, text = err.status_code, str(err.error)
@@ -258,6 +262,7 @@ class LLMClient:
                     raise LLMError(f"the server rejected {what} for {model}: {err}") from None
                 problem = f"HTTP {status}: {text}"
             except _TRANSIENT as err:
+                self._stop_if_cancelled(what)
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             if attempt < self.transport_retries:
                 delay = self.backoff_s[min(attempt, len(self.backoff_s) - 1)]
@@ -540,6 +545,19 @@ class LLMClient:
         return matrix
 
     # -- lifetime ------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the run that uses this client: calls in flight lose their connection, and every
+        later call raises ``LLMCancelledError`` (safe from any thread)."""
+        self._cancelled.set()
+        with self._lock:
+            client, self._ollama_client = self._ollama_client, None
+        if client is not None:
+            client.close()
+
+    def _stop_if_cancelled(self, what: str) -> None:
+        if self._cancelled.is_set():
+            raise LLMCancelledError(f"{what} cancelled: the run was stopped")
 
     def close(self) -> None:
         with self._lock:

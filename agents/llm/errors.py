@@ -30,6 +30,10 @@ class ReplayMissError(LLMError):
     """Strict replay was asked for a call the recorded log does not hold."""
 
 
+class LLMCancelledError(LLMError):
+    """The run was stopped while it waited for the model (the live page's Reset)."""
+
+
 class CallLogError(LLMError):
     """A call log is damaged somewhere other than its last line."""
 
