@@ -25,7 +25,7 @@ from viz.snapshot import RoundView
 # Inches at P.FIG_DPI: the widths of the class tab's two columns at 1280 px, and a row's height.
 WIDE = 7.0
 NARROW = 5.0
-ROW = 2.55
+ROW = 2.4
 VILLAGER_ROW_IN = 0.27  # height per villager in the villagers figure; the panel scrolls
 
 
