@@ -11,7 +11,6 @@ a Play thread can never step the run that replaces it.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import solara
@@ -20,13 +19,13 @@ import solara.lab
 from viz import export
 from viz.components import AboutTab, ClassTab, LabTab, ModelNote
 from viz.live_run import LiveRun
+from viz.player import Player
 from viz.params import changed, controls, initial_values, on_scenario_change
 from viz.recorded_run import unpack_upload
 from viz.style import CSS
 
 TITLE = "Commons lab: sharing a lake"
 SPEEDS = (0.5, 1, 2, 4, 8)  # rounds per second Play aims at
-POLL_S = 0.25  # how often the page refreshes while an LLM round is in flight
 
 
 def _bump(tick: solara.Reactive) -> None:
@@ -34,20 +33,20 @@ def _bump(tick: solara.Reactive) -> None:
 
 
 @solara.component
-def Toolbar(run: LiveRun, view, playing: solara.Reactive, speed: solara.Reactive, on_reset,
+def Toolbar(run: LiveRun, view, playing: bool, set_playing, speed: solara.Reactive, on_reset,
             on_step, on_back, pending: list[str]):
     with solara.Row(classes=["cl-toolbar"], gap="10px", style={"align-items": "center"}):
         solara.Text(TITLE, classes=["cl-title"])
         solara.Button("Reset", icon_name="mdi-restart", on_click=on_reset, classes=["cl-reset"])
         solara.Button("Back", icon_name="mdi-step-backward", on_click=on_back,
-                      disabled=playing.value or run.shown == 0, classes=["cl-back"])
+                      disabled=playing or run.shown == 0, classes=["cl-back"])
         solara.Button("Step", icon_name="mdi-step-forward", on_click=on_step,
-                      disabled=playing.value or not run.can_advance, classes=["cl-step"])
-        if playing.value:
-            solara.Button("Pause", icon_name="mdi-pause", on_click=lambda: playing.set(False),
+                      disabled=playing or not run.can_advance, classes=["cl-step"])
+        if playing:
+            solara.Button("Pause", icon_name="mdi-pause", on_click=lambda: set_playing(False),
                           color="primary", classes=["cl-play"])
         else:
-            solara.Button("Play", icon_name="mdi-play", on_click=lambda: playing.set(True),
+            solara.Button("Play", icon_name="mdi-play", on_click=lambda: set_playing(True),
                           disabled=not run.can_advance, color="primary", classes=["cl-play"])
         with solara.Div(classes=["cl-speed"]):
             solara.Select("Speed (rounds/s)", values=list(SPEEDS), value=speed)
@@ -125,17 +124,29 @@ def make_page(**fixed):
         defaults = solara.use_memo(lambda: initial_values(**fixed), [])
         first = solara.use_memo(lambda: LiveRun(**defaults), [])
         run = solara.use_reactive(first)
-        values = solara.use_reactive({k: v for k, v in defaults.items() if k not in fixed})
-        built_from = solara.use_reactive(dict(values.value))
+        # Created once: use_reactive(x) would follow x on every render.
+        values = solara.use_memo(
+            lambda: solara.reactive({k: v for k, v in defaults.items() if k not in fixed}), [])
+        built_from = solara.use_memo(lambda: solara.reactive(dict(values.value)), [])
+        values.value, built_from.value  # noqa: B018 - redraw when they change
         playing = solara.use_reactive(False)
         speed = solara.use_reactive(2)
         tick = solara.use_reactive(0)
         tab = solara.use_reactive(0)
         current = run.value
         tick.value  # noqa: B018 - redraw when the run moves
+        player = solara.use_memo(lambda: Player(on_change=lambda: _bump(tick),
+                                                on_stopped=lambda: playing.set(False)), [])
+
+        def set_playing(on: bool) -> None:
+            playing.set(on)
+            if on:
+                player.play(run.value, lambda: 1.0 / float(speed.value))
+            else:
+                player.stop()
 
         def replace_run(new: LiveRun) -> None:
-            playing.set(False)
+            set_playing(False)
             old = run.value
             old.cancel()  # its Play loop and its round in flight stop; it can never step again
             new.after = old if old.busy else None
@@ -148,6 +159,7 @@ def make_page(**fixed):
 
         def step():
             current.step()
+            player.watch(current)
             _bump(tick)
 
         def back():
@@ -166,42 +178,14 @@ def make_page(**fixed):
                 return
             replace_run(LiveRun.recorded(folder))
 
-        def drive(cancel: threading.Event):
-            """Play: one round per tick of the chosen speed. Otherwise: refresh the page while
-            a round started by Step runs in the background."""
-            if not playing.value:
-                waited = False
-                while current.busy and not cancel.is_set():
-                    waited = True
-                    cancel.wait(POLL_S)
-                    _bump(tick)
-                if waited and not cancel.is_set():
-                    _bump(tick)
-                return
-            while not cancel.is_set() and not current.cancelled:
-                if current.busy or (current.after is not None and current.after.busy):
-                    current.wait(POLL_S)
-                    cancel.wait(POLL_S)
-                    _bump(tick)
-                    continue
-                if not current.can_advance:
-                    playing.set(False)
-                    break
-                current.step()
-                _bump(tick)
-                cancel.wait(1.0 / float(speed.value))
-
-        solara.use_thread(drive, dependencies=[id(current), playing.value,
-                                               current.rounds_started],
-                          intrusive_cancel=False)
-
         view = current.view
         pending = [] if current.source else changed(values.value, built_from.value)
         stem = export.file_stem(current)
         solara.Title(TITLE)
         solara.Style(CSS)
         with solara.Column(classes=["cl-page"], gap="0px"):
-            Toolbar(current, view, playing, speed, reset, step, back, pending)
+            Toolbar(current, view, playing.value, set_playing, speed, reset, step, back,
+                    pending)
             if current.error:
                 solara.Error(current.error, dense=True, classes=["cl-error"])
             ModelNote(current)

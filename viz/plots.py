@@ -26,7 +26,7 @@ from viz.snapshot import RoundView
 WIDE = 7.0
 NARROW = 5.0
 ROW = 2.4
-VILLAGER_ROW_IN = 0.27  # height per villager in the villagers figure; the panel scrolls
+VILLAGER_ROW_IN = 0.24  # height per villager in the villagers figure; the panel scrolls
 
 
 def _figure(width: float, height: float, **margins_px) -> Figure:
@@ -153,7 +153,8 @@ def villagers_figure(view: RoundView) -> Figure:
     for ax in (effort_ax, wealth_ax):
         ax.xaxis.get_major_locator().set_params(nbins=4)
     top = 1 - 4 / (fig.get_figheight() * P.FIG_DPI)
-    fig.legend(handles=_kind_legend(view), loc="upper right", bbox_to_anchor=(0.99, top),
+    # Top left: the top right corner holds the panel's PNG button.
+    fig.legend(handles=_kind_legend(view), loc="upper left", bbox_to_anchor=(0.01, top),
                ncols=4, fontsize=P.FONT["legend"], frameon=False, handlelength=1.4,
                columnspacing=1.0, borderaxespad=0)
     return fig
