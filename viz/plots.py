@@ -126,7 +126,8 @@ def villagers_figure(view: RoundView) -> Figure:
     """Each villager's effort this round and wealth so far; kind shown by colour and hatch,
     its legend above the bars."""
     n = len(view.villagers)
-    fig = _figure(WIDE, villagers_height(n), left=52, top=58, bottom=50, right=14)
+    longest = max((len(v.label) for v in view.villagers), default=2)
+    fig = _figure(WIDE, villagers_height(n), left=20 + 10 * longest, top=58, bottom=50, right=14)
     fig.subplots_adjust(wspace=0.1)
     effort_ax, wealth_ax = fig.subplots(1, 2, sharey=True)
     groups: dict[P.KindStyle, list[int]] = {}
