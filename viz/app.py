@@ -17,7 +17,7 @@ import solara
 import solara.lab
 
 from viz import export
-from viz.components import AboutTab, ClassTab, LabTab, ModelNote
+from viz.components import AboutTab, ClassTab, LabTab
 from viz.live_run import LiveRun
 from viz.player import Player
 from viz.params import changed, controls, initial_values, on_scenario_change
@@ -188,7 +188,6 @@ def make_page(**fixed):
                     pending)
             if current.error:
                 solara.Error(current.error, dense=True, classes=["cl-error"])
-            ModelNote(current)
             with solara.lab.Tabs(value=tab, lazy=True):
                 with solara.lab.Tab("Class"):
                     ClassTab(current, view, stem)

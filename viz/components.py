@@ -89,6 +89,7 @@ def StatusLine(run: LiveRun, view: RoundView | None):
             Stat("Survival", plots.survival_text(view), "survival")
             if view.llm_calls:
                 Stat("LLM calls", f"{view.llm_calls}", "llm", f"{view.llm_fallbacks} fallbacks")
+            ModelNote(run)
         if progress is not None:
             phase = progress.phase.replace("_", " ") or "starting"
             calls = f" · {progress.llm_calls} LLM calls done" if run.client is not None else ""
@@ -163,21 +164,30 @@ def ConversationPanel(view: RoundView | None):
                 solara.Text(words)
 
 
-@solara.component
-def ModelNote(run: LiveRun):
-    """The embedded 135M model demonstrates the plumbing, not what capable models do."""
+def model_note(run: LiveRun) -> tuple[str, str] | None:
+    """(heading, text) of the note on who plays: a replay, or the tiny embedded model, which
+    demonstrates the plumbing, not what capable models do."""
     cfg = run.config
     if cfg is None or run.client is None:
-        return
+        return None
     if run.source:
-        solara.Info(f"Replaying a recorded run ({cfg.llm.model}) from {run.source}: no model "
-                    "is asked, every answer comes from its call log.", dense=True,
-                    classes=["cl-model-note"])
-    elif cfg.llm.model == DEFAULT_LLM_MODEL:
-        solara.Warning(f"{cfg.llm.model} is a tiny 135M model: it shows how the villagers are "
-                       "wired to a language model, not how capable models behave. For real "
-                       "behaviour use a larger model through Ollama, or open a recorded run "
-                       "(Settings → Replay).", dense=True, classes=["cl-model-note"])
+        return ("Replay", f"recorded run of {cfg.llm.model}; no model is asked, every answer "
+                          "comes from its call log")
+    if cfg.llm.model == DEFAULT_LLM_MODEL:
+        return ("Tiny model", f"{cfg.llm.model} (135M) shows how villagers are wired to a "
+                              "model, not how capable models behave: use a larger one through "
+                              "Ollama, or replay a recorded run (Settings)")
+    return None
+
+
+def ModelNote(run: LiveRun):
+    note = model_note(run)
+    if note is None:
+        return None
+    with solara.Column(gap="0px", classes=["cl-stat", "cl-model-note"]) as column:
+        solara.Text(note[0], classes=["cl-stat-label"])
+        solara.Text(note[1], classes=["cl-model-note-text"])
+    return column
 
 
 @solara.component
