@@ -139,16 +139,19 @@ def make_page(**fixed):
                                                 on_stopped=lambda: playing.set(False)), [])
 
         def set_playing(on: bool) -> None:
-            playing.set(on)
-            if on:
-                player.play(run.value, lambda: 1.0 / float(speed.value))
+            # The run is taken before any redraw: a Reset handled during that redraw then
+            # cancels this very run, and the new run is never played by this click.
+            target = run.value
+            if on and not target.cancelled:
+                player.play(target, lambda: 1.0 / float(speed.value))
             else:
                 player.stop()
+            playing.set(on and not target.cancelled)
 
         def replace_run(new: LiveRun) -> None:
-            set_playing(False)
             old = run.value
             old.cancel()  # its Play loop and its round in flight stop; it can never step again
+            set_playing(False)
             new.after = old if old.busy else None
             run.set(new)
             _bump(tick)
