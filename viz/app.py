@@ -17,7 +17,7 @@ import solara
 import solara.lab
 
 from viz import export
-from viz.components import AboutTab, ClassTab, LabTab
+from viz.components import AboutTab, ClassTab, LabTab, ModelNote
 from viz.live_run import LiveRun
 from viz.player import Player
 from viz.params import changed, controls, initial_values, on_scenario_change
@@ -53,6 +53,7 @@ def Toolbar(run: LiveRun, view, playing: bool, set_playing, speed: solara.Reacti
         if view is not None:
             solara.Text(f"{view.round_word.capitalize()} {view.round} of {view.max_rounds}",
                         classes=["cl-round"])
+        ModelNote(run)
         if pending:
             solara.Text(f"Changed: {', '.join(pending)}. Press Reset to apply.",
                         classes=["cl-changed"])

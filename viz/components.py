@@ -89,7 +89,6 @@ def StatusLine(run: LiveRun, view: RoundView | None):
             Stat("Survival", plots.survival_text(view), "survival")
             if view.llm_calls:
                 Stat("LLM calls", f"{view.llm_calls}", "llm", f"{view.llm_fallbacks} fallbacks")
-            ModelNote(run)
         if progress is not None:
             phase = progress.phase.replace("_", " ") or "starting"
             calls = f" · {progress.llm_calls} LLM calls done" if run.client is not None else ""
@@ -171,12 +170,10 @@ def model_note(run: LiveRun) -> tuple[str, str] | None:
     if cfg is None or run.client is None:
         return None
     if run.source:
-        return ("Replay", f"recorded run of {cfg.llm.model}; no model is asked, every answer "
-                          "comes from its call log")
+        return ("Replay", f"of {cfg.llm.model}: every answer from the call log")
     if cfg.llm.model == DEFAULT_LLM_MODEL:
-        return ("Tiny model", f"{cfg.llm.model} (135M) shows how villagers are wired to a "
-                              "model, not how capable models behave: use a larger one through "
-                              "Ollama, or replay a recorded run (Settings)")
+        return ("Tiny model", f"{cfg.llm.model} shows the wiring, not real behaviour: "
+                              "use Ollama, or replay a run")
     return None
 
 
@@ -184,10 +181,7 @@ def ModelNote(run: LiveRun):
     note = model_note(run)
     if note is None:
         return None
-    with solara.Column(gap="0px", classes=["cl-stat", "cl-model-note"]) as column:
-        solara.Text(note[0], classes=["cl-stat-label"])
-        solara.Text(note[1], classes=["cl-model-note-text"])
-    return column
+    return solara.Text(f"{note[0]} {note[1]}", classes=["cl-model-note"])
 
 
 @solara.component

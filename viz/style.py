@@ -60,6 +60,6 @@ CSS = f"""
 .cl-card .v-slider {{ margin-top: 28px; }}
 .cl-about {{ max-width: 980px; font-size: 19px; }}
 .cl-error {{ font-size: 16px; margin: 4px 0 !important; }}
-.cl-model-note {{ max-width: 420px; border-left: 6px solid #E69F00; padding-left: 8px; }}
-.cl-model-note-text {{ font-size: 15px; line-height: 1.25; }}
+.cl-model-note {{ max-width: 290px; border-left: 6px solid #E69F00; padding-left: 8px;
+                  font-size: 15px; line-height: 1.2; }}
 """
