@@ -40,3 +40,16 @@ def test_unreachable_host_says_how_out_and_writes_nothing(tmp_path, capsys):
     assert len(err) == 1 and f"127.0.0.1:{port}" in err[0]
     assert "ollama serve" in err[0] and "embedded" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.llm
+def test_a_model_the_built_in_server_lacks_is_named_without_a_useless_pull(tmp_path, capsys):
+    # The embedded server listens on a random port and can pull nothing: its message must not
+    # send the user to `ollama pull` against that port.
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('policy = "llm"\nrounds = 1\n[norms]\nn_agents = 2\n'
+                   '[llm]\nbackend = "embedded"\nmodel = "qwen3:8b"\n')
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "built-in server serves (smollm2:135m, all-minilm)" in err[0], err
+    assert "127.0.0.1:" not in err[0] and not (tmp_path / "out").exists()

@@ -1,11 +1,13 @@
 """The run the page drives: one simulation, built from the page's controls, stepped a round at a
 time, LLM rounds in a background thread.
 
-SolaraViz's controls call ``LiveRun(**parameters)`` on Reset and ``step()`` on Step and Play, as
-they would on a Mesa model. ``LiveRun`` is not itself the model: it builds the scenario's model
+The page's controls call ``LiveRun(**parameters)`` on Reset, ``step()`` on Step and Play and
+``back()`` on Back. ``LiveRun`` is not itself the model: it builds the scenario's model
 (``model.runner.build_model``), so the scenario can change on Reset, and it keeps a slow LLM
 round off the thread that handles the browser's clicks, so the page stays responsive while the
-villagers think. The panels read ``view``, a snapshot taken after each round, never the model.
+villagers think. The panels read ``view``, a snapshot taken after each round, never the model;
+every snapshot is kept, so Back and Step move through rounds already played without replaying
+them. ``LiveRun.recorded(folder)`` replays a run folder's call log with no LLM server at all.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
+
+from pathlib import Path
 
 from agents.errors import LabError
 from model.config import ConfigError, RunConfig, apply_overrides
@@ -110,8 +114,12 @@ class _TrackedPhase(Module):
         self._on_start = on_start
 
     def __call__(self, model) -> None:
-        self._on_start(self.index, self.name)
+        self._on_start(self.index, self.name)  # raises RoundCancelled after cancel()
         self.module(model)
+
+
+class RoundCancelled(Exception):
+    """The page's Reset stopped this run between two phases."""
 
 
 class LiveRun:
@@ -143,7 +151,14 @@ class LiveRun:
         self._round_started: float | None = None
         self._calls_at_start = 0
         self._failed = False
+        self._cancelled = threading.Event()
         self.rounds_started = 0
+        self.source: str | None = None  # the run folder a recorded run replays
+        self._views: list[snapshot.RoundView] = []
+        self.shown = 0  # index in _views of the round the page shows
+        self.after: LiveRun | None = None  # a previous run whose round must end first
+        if scenario == "<recorded>":
+            return  # LiveRun.recorded fills in the rest
         try:
             self.config = build_config(
                 scenario=scenario, environment=environment, population=population,
@@ -155,7 +170,68 @@ class LiveRun:
                 log.exception("could not build the run")
             self.error = _one_line(err)
             self._close_client()
-        self.view: snapshot.RoundView | None = self._snapshot()
+        self._keep(self._snapshot())
+
+    @classmethod
+    def recorded(cls, folder: str | Path) -> LiveRun:
+        """A run that replays ``folder`` (a run folder: manifest.json, tables, calls.jsonl)
+        round by round, serving every LLM answer from the folder's call log: no server."""
+        from model.llm_session import open_session, uses_llm
+        from model.runner import build_model
+        from viz.recorded_run import recorded_config
+
+        run = cls(scenario="<recorded>")
+        run.source = str(folder)
+        try:
+            run.config = recorded_config(folder)
+            run.setting = "norms" if run.config.scenario == "norms" else \
+                f"govsim:{run.config.govsim.variant}"
+            kwargs = {}
+            if uses_llm(run.config):  # strict replay of the folder's call log: no server
+                run.client = run._session.enter_context(open_session(run.config))
+                kwargs["llm_client"] = run.client
+            run.sim = build_model(run.config, **kwargs)
+            run._track_phases()
+        except Exception as err:  # a damaged or foreign folder: one line on the page
+            if not isinstance(err, (LabError, OSError, ValueError)):
+                log.exception("could not open the recorded run %s", folder)
+            run.error = _one_line(err)
+            run._close_client()
+        run._keep(run._snapshot())
+        return run
+
+    # -- the rounds kept for the page --------------------------------------------------------
+
+    @property
+    def view(self) -> snapshot.RoundView | None:
+        """The round the page shows (the latest, unless Back was pressed)."""
+        return self._views[self.shown] if self._views else None
+
+    @property
+    def latest(self) -> snapshot.RoundView | None:
+        return self._views[-1] if self._views else None
+
+    @property
+    def views(self) -> tuple[snapshot.RoundView, ...]:
+        return tuple(self._views)
+
+    def _keep(self, view: snapshot.RoundView | None) -> None:
+        if view is None:
+            return
+        follow = self.shown == len(self._views) - 1 or not self._views
+        self._views.append(view)
+        if follow:
+            self.shown = len(self._views) - 1
+
+    def back(self) -> None:
+        """Show the round before the one shown (the run itself is not undone)."""
+        if self.shown > 0:
+            self.shown -= 1
+
+    @property
+    def can_advance(self) -> bool:
+        """Step would show something new: a kept later round, or a new round to play."""
+        return self.shown < len(self._views) - 1 or self.running
 
     def _build(self) -> None:
         from model.llm_session import open_session, uses_llm
@@ -170,6 +246,9 @@ class LiveRun:
             kwargs["llm_client"] = self.client
             self.threaded = True
         self.sim = build_model(self.config, **kwargs)
+        self._track_phases()
+
+    def _track_phases(self) -> None:
         modules = list(self.sim.modules)
         self.sim.modules = [_TrackedPhase(m, i, self._enter_phase)
                             for i, m in enumerate(modules, start=1)]
@@ -183,22 +262,32 @@ class LiveRun:
 
     @property
     def running(self) -> bool:
-        """False once the run has ended (collapse, round cap) or failed."""
-        return self.sim is not None and bool(self.sim.running) and not self._failed
+        """False once the run has ended (collapse, round cap), failed or been cancelled."""
+        return (self.sim is not None and bool(self.sim.running) and not self._failed
+                and not self._cancelled.is_set())
 
     @property
     def time(self) -> int:
-        """Rounds completed (SolaraViz shows it as "Time")."""
+        """The round shown."""
         return self.view.round if self.view else 0
 
     def step(self) -> None:
-        """Play one round. An LLM round starts in a background thread and ``step`` returns at
-        once; a call while a round is still in flight starts nothing (Play keeps calling): it
-        waits up to ``BUSY_WAIT_S`` for that round to end, then returns."""
+        """Show the next round: a kept one after Back, else play one. An LLM round starts in a
+        background thread and ``step`` returns at once; a call while a round is still in flight
+        starts nothing (Play keeps calling): it waits up to ``BUSY_WAIT_S`` for that round to
+        end, then returns."""
         in_flight = self._thread
         if in_flight is not None and in_flight.is_alive():
             in_flight.join(BUSY_WAIT_S)
             return
+        if self.shown < len(self._views) - 1:
+            self.shown += 1
+            return
+        previous = self.after
+        if previous is not None and previous.busy:
+            previous.wait(BUSY_WAIT_S)  # the old run's LLM round still holds the server
+            return
+        self.after = None
         with self._lock:
             if not self.running or self.busy:
                 return
@@ -223,6 +312,18 @@ class LiveRun:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
+    def cancel(self) -> None:
+        """Stop this run for good (Reset): no new round starts, the round in flight stops at
+        its next phase or LLM call, and calls in flight lose their connection. Returns at once;
+        ``wait()`` blocks until the round has ended."""
+        self._cancelled.set()
+        if self.client is not None and hasattr(self.client, "cancel"):
+            self.client.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the round in flight ends; True if none is left running."""
         thread = self._thread
@@ -235,7 +336,7 @@ class LiveRun:
         if started is None or self.sim is None:
             return None
         index, name, count = self._phase
-        return Progress(round=self.view.round + 1 if self.view else 1, phase=name,
+        return Progress(round=self.latest.round + 1 if self.latest else 1, phase=name,
                         phase_index=index, phases=count,
                         elapsed_s=time.monotonic() - started,
                         llm_calls=self._llm_calls() - self._calls_at_start)
@@ -243,6 +344,8 @@ class LiveRun:
     # -- the round -------------------------------------------------------------------------
 
     def _enter_phase(self, index: int, name: str) -> None:
+        if self._cancelled.is_set():
+            raise RoundCancelled()
         self._phase = (index, name, self._phase_count)
 
     def _llm_calls(self) -> int:
@@ -253,14 +356,16 @@ class LiveRun:
         try:
             self.sim.step()
         except Exception as err:  # e.g. the LLM server went away: stop, say why
-            log.exception("round %s failed", self.sim.round)
             self._failed = True
+            if self._cancelled.is_set():  # whatever the cancelled round raised: not an error
+                return
+            log.exception("round %s failed", self.sim.round)
             self.error = f"round {self.sim.round} failed: {_one_line(err)}"
         finally:
-            view = self._snapshot()
             with self._lock:
-                self.view = view
                 self._round_started = None
+                if not self._cancelled.is_set():
+                    self._keep(self._snapshot())
 
     def _snapshot(self) -> snapshot.RoundView | None:
         if self.sim is None:

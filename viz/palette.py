@@ -54,8 +54,10 @@ def kind_style(kind: str, alive: bool = True) -> KindStyle:
     return KIND_STYLES.get(kind, KIND_STYLES["villager"])
 
 
-# Type sizes in points for figures (about 1.5x matplotlib's defaults), and the page's CSS.
-FONT = {"title": 18, "label": 16, "tick": 14, "legend": 13, "annotation": 14}
+# Type sizes of figures in points. At FIG_DPI a point is 100/72 px, so the smallest (11 pt) is
+# drawn 15 px high: no smaller than the page's own text when the figure is shown unscaled.
+FONT = {"title": 13, "label": 12, "tick": 11, "legend": 11, "annotation": 11}
+MIN_TEXT_PX = 14  # the smallest text the class must read, in CSS pixels
 LINE_WIDTH = 3.0
 MARKER_SIZE = 9
 FIG_DPI = 100

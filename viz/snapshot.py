@@ -92,6 +92,15 @@ class RoundView:
     no_punishment: str = "Punishment is switched off"
     llm_calls: int = 0  # over the whole run
     llm_fallbacks: int = 0
+    llm_model: str | None = None  # the run's model, for LLM runs
+    round_word: str = "round"  # GovSim counts months
+    stock_label: str = "Stock"  # what the stock is: fish in the lake, clean water, ...
+    stock_unit: str = "fish"
+    # Per round, round 1 first: share of villagers within the norm, the adopted cap, fines.
+    compliance: tuple[float, ...] = ()
+    caps: tuple[float, ...] = ()  # NaN where no numeric cap held
+    punish_counts: tuple[float, ...] = ()
+    conversation: tuple[tuple[str, str], ...] = ()  # (speaker, words) of this month (GovSim)
 
     @property
     def alive(self) -> int:
@@ -120,6 +129,11 @@ def _float(value: Any) -> float:
 def _series(model, name: str) -> tuple[float, ...]:
     values = model.datacollector.model_vars.get(name, [])
     return tuple(_float(v) for v in values)
+
+
+def _per_round(model, name: str) -> tuple[float, ...]:
+    """A model reporter's values from round 1 on (round 0 is the state before any round)."""
+    return _series(model, name)[1:]
 
 
 def _exchange(agent) -> dict | None:
@@ -154,8 +168,10 @@ def take(model, version: int) -> RoundView:
 
 def _llm_counts(model) -> dict:
     stats = getattr(model.llm, "stats", None)
+    uses_llm = model.config.scenario == "govsim" or model.config.policy == "llm"
     return {"llm_calls": int(getattr(stats, "calls", 0) or 0),
-            "llm_fallbacks": int(getattr(stats, "fallbacks", 0) or 0)}
+            "llm_fallbacks": int(getattr(stats, "fallbacks", 0) or 0),
+            "llm_model": model.config.llm.model if uses_llm else None}
 
 
 def take_norms(model, version: int) -> RoundView:
@@ -195,6 +211,10 @@ def take_norms(model, version: int) -> RoundView:
         norm_round=_norm_round(model.events),
         punishment_on=_punishing(cfg, model.round),
         group_decision_on=cfg.modules.group_decision,
+        stock_label="Fish in the lake",
+        compliance=_per_round(model, "Compliance"),
+        caps=_per_round(model, "NormCap"),
+        punish_counts=_per_round(model, "Punishments"),
         **_llm_counts(model),
     )
 
@@ -227,6 +247,13 @@ def take_govsim(model, version: int) -> RoundView:
     efficiency = tuple(_float(h) / sustainable if h is not None else float("nan")
                        for h in harvests)
     threshold = pool.capacity - pool.collapse_below if pool.inverse else pool.collapse_below
+    # The month's conversation as the villagers read it: the report, then who said what.
+    conversation = tuple((str(r["name"]), str(r["text"])) for r in model.utterance_rows
+                         if r["round"] == model.round and r.get("text"))
+    caps = [float("nan")] * model.round
+    for e in limits:
+        for month in range(e.round, model.round + 1):
+            caps[month - 1] = float(e.value)
     return RoundView(
         version=version,
         scenario="govsim",
@@ -257,5 +284,10 @@ def take_govsim(model, version: int) -> RoundView:
         wealth_label="Total so far",
         talk_title="Discussion",
         no_punishment="GovSim has no punishment",
+        round_word="month",
+        stock_label=book.words.get("stock_label", "Stock"),
+        stock_unit=book.words.get("stock_unit", unit),
+        caps=tuple(caps),
+        conversation=conversation,
         **_llm_counts(model),
     )

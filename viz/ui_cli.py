@@ -33,6 +33,12 @@ def environment() -> dict[str, str]:
     installed solara-assets package through Solara's asset proxy, so no CDN is contacted."""
     env = dict(os.environ)
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    env["SOLARA_THEME_SHOW_BANNER"] = "False"  # no "runs on Solara" badge over the figures
+    # Solara warns, in 12 lines per browser connection, that a page served over plain http to
+    # an address other than localhost gets a samesite=lax session cookie; that is the cookie
+    # this page wants (it is never embedded in another site's frame).
+    quiet = "ignore:Cookies with samesite=none require https:UserWarning"
+    env["PYTHONWARNINGS"] = ",".join(w for w in (env.get("PYTHONWARNINGS"), quiet) if w)
     return env
 
 

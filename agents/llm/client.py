@@ -30,6 +30,7 @@ import pydantic
 
 from agents.llm.call_log import CallLog
 from agents.llm.errors import (
+    LLMCancelledError,
     LLMContextError,
     LLMError,
     LLMSetupError,
@@ -41,7 +42,7 @@ from agents.llm.errors import (
     not_pulled,
     unreachable,
 )
-from agents.llm.host import resolve_host
+from agents.llm.host import is_embedded, resolve_host
 from agents.llm.parsing import feedback_messages, parse_answer, strip_think
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
@@ -201,6 +202,7 @@ class LLMClient:
         self._ollama_client: ollama.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
         # Replayed answers are re-logged only into a different file (resume appends to the
         # very log it serves from, which already holds them).
         self._log_replayed = call_log is not None and (
@@ -256,8 +258,8 @@ class LLMClient:
             ) from None
         served = [m.model or "" for m in listed.models]
         missing = [w for w in wanted if not any(_same_model(w, s) for s in served)]
-        if len(missing) == 1:
-            raise not_pulled(missing[0], self.host)
+        if len(missing) == 1 or (missing and is_embedded(self.host)):
+            raise not_pulled(", ".join(missing), self.host, is_embedded(self.host))
         if missing:
             pulls = " && ".join(f"ollama pull {m}" for m in missing)
             raise LLMSetupError(
@@ -272,16 +274,18 @@ class LLMClient:
         Returns the result and the latency of the attempt that succeeded."""
         problem = ""
         for attempt in range(self.transport_retries + 1):
+            self._stop_if_cancelled(what)
             start = time.perf_counter()
             try:
                 result = call()
                 return result, time.perf_counter() - start
             except (ConnectionError, httpx.ConnectError):
+                self._stop_if_cancelled(what)  # an error caused by cancel() is not the server's
                 raise unreachable(self.host) from None
             except ollama.ResponseError as err:
                 status, text = err.status_code, str(err.error)
                 if status == 404 and "not found" in text.lower():
-                    raise not_pulled(model, self.host) from None
+                    raise not_pulled(model, self.host, is_embedded(self.host)) from None
                 if status == 400 and _is_context_error(text):
                     raise LLMContextError(
                         f"the server rejected {what} for {model} as too long for "
@@ -291,6 +295,7 @@ class LLMClient:
                     raise LLMError(f"the server rejected {what} for {model}: {err}") from None
                 problem = f"HTTP {status}: {text}"
             except _TRANSIENT as err:
+                self._stop_if_cancelled(what)
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             except (ValueError, TypeError) as err:  # not JSON, or JSON of the wrong shape
                 problem = f"an answer that is not the API's JSON ({type(err).__name__})"
@@ -625,6 +630,19 @@ class LLMClient:
         return matrix
 
     # -- lifetime ------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the run that uses this client: calls in flight lose their connection, and every
+        later call raises ``LLMCancelledError`` (safe from any thread)."""
+        self._cancelled.set()
+        with self._lock:
+            client, self._ollama_client = self._ollama_client, None
+        if client is not None:
+            client.close()
+
+    def _stop_if_cancelled(self, what: str) -> None:
+        if self._cancelled.is_set():
+            raise LLMCancelledError(f"{what} cancelled: the run was stopped")
 
     def close(self) -> None:
         with self._lock:

@@ -34,6 +34,10 @@ class ReplayMissError(LLMError, BadInputError):
     exit_code = BadInputError.exit_code
 
 
+class LLMCancelledError(LLMError):
+    """The run was stopped while it waited for the model (the live page's Reset)."""
+
+
 class CallLogError(LLMError, BadInputError):
     """A call log is damaged somewhere other than its last line (exit status 2)."""
 
@@ -55,7 +59,12 @@ def unreachable(host: str) -> LLMSetupError:
     )
 
 
-def not_pulled(model: str, host: str) -> LLMSetupError:
+def not_pulled(model: str, host: str, embedded: bool = False) -> LLMSetupError:
+    if embedded:  # its port is random and it can pull nothing: say what it does serve
+        return LLMSetupError(
+            f"model {model} is not one the built-in server serves (smollm2:135m, all-minilm): "
+            f"start Ollama, `ollama pull {model}` and set llm.host, or replay a recorded run"
+        )
     return LLMSetupError(
         f"model {model} is not pulled at {display_host(host)}: run `ollama pull {model}`"
     )

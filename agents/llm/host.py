@@ -60,6 +60,15 @@ def answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     return response.status_code == 200
 
 
+# Base URLs of the embedded servers this process runs: a model missing there cannot be pulled.
+_EMBEDDED_URLS: set[str] = set()
+
+
+def is_embedded(url: str) -> bool:
+    """True if ``url`` is an embedded server started by this process."""
+    return url in _EMBEDDED_URLS
+
+
 @contextlib.contextmanager
 def _embedded(n_ctx: int) -> Iterator[str]:
     try:  # imported lazily: it loads the inference engine
@@ -71,10 +80,12 @@ def _embedded(n_ctx: int) -> Iterator[str]:
     # The run's num_ctx, so a prompt too long for it is refused here as Ollama would cut it.
     server = EmbeddedServer(n_ctx=n_ctx)
     url = server.start()
+    _EMBEDDED_URLS.add(url)
     log.info("started the embedded Ollama-compatible server at %s", url)
     try:
         yield url
     finally:
+        _EMBEDDED_URLS.discard(url)
         server.stop()
         log.info("stopped the embedded server")
 

@@ -38,12 +38,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ui_server(ollama_host, tmp_path_factory):
-    """The page as users start it (`commons-lab ui --port N`), with LLM villagers served by the
-    test session's embedded server."""
+def ui_server(tmp_path_factory):
+    """The page as users start it (`commons-lab ui --port N`). Its tests play rule-based and
+    replayed runs: no LLM server is started, and none is reachable."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("ui") / "server.log"
-    env = {**os.environ, "OLLAMA_HOST": ollama_host}
+    env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:9"}  # nothing listens on port 9
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "cli", "ui", "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
