@@ -144,13 +144,19 @@ def NormPanel(view: RoundView | None):
                         classes=["cl-muted"])
 
 
+def _heading(view: RoundView | None, before: str, during: str) -> bool:
+    """A panel's title: ``before`` until a round has been played, then ``during`` filled in
+    with the round. False when there is no view to show yet."""
+    solara.HTML("h3", before if view is None or view.round == 0
+                else during.format(round=view.round, word=view.round_word))
+    return view is not None
+
+
 @solara.component
 def ConversationPanel(view: RoundView | None):
     """GovSim: the month's conversation, the report first, as the villagers read it."""
     with solara.Column(classes=["cl-panel", "cl-conversation"], gap="2px"):
-        solara.HTML("h3", "This month's conversation" if view is None or view.round == 0
-                    else f"Conversation of month {view.round}")
-        if view is None:
+        if not _heading(view, "This month's conversation", "Conversation of month {round}"):
             return
         if not view.group_decision_on:
             solara.Text("Villagers do not talk in this run.", classes=["cl-muted"])
@@ -266,9 +272,7 @@ def _villager_details(view: RoundView, v: Villager) -> None:
 def EventsPanel(view: RoundView | None):
     """Everything that happened in the round shown, in order."""
     with solara.Column(classes=["cl-panel", "cl-events"], gap="2px"):
-        solara.HTML("h3", "Events" if view is None or view.round == 0
-                    else f"Events of {view.round_word} {view.round}")
-        if view is None:
+        if not _heading(view, "Events", "Events of {word} {round}"):
             return
         if not view.events:
             solara.Text("Nothing yet.", classes=["cl-muted"])

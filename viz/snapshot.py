@@ -126,6 +126,13 @@ def _float(value: Any) -> float:
         return float("nan")
 
 
+def _run_state(model, version: int) -> dict[str, Any]:
+    """The fields every scenario's view shares: where the run is and its stock so far."""
+    return dict(version=version, round=model.round, max_rounds=model.max_rounds,
+                running=bool(model.running), collapse_reason=model.collapse_reason,
+                survival_time=model.survival_time, stock=_series(model, "Stock"))
+
+
 def _series(model, name: str) -> tuple[float, ...]:
     values = model.datacollector.model_vars.get(name, [])
     return tuple(_float(v) for v in values)
@@ -188,15 +195,9 @@ def take_norms(model, version: int) -> RoundView:
     )
     now = [e for e in model.events if e.round == model.round]
     return RoundView(
-        version=version,
+        **_run_state(model, version),
         scenario=cfg.scenario,
         policy=cfg.policy,
-        round=model.round,
-        max_rounds=model.max_rounds,
-        running=bool(model.running),
-        collapse_reason=model.collapse_reason,
-        survival_time=model.survival_time,
-        stock=_series(model, "Stock"),
         threshold=float(cfg.norms.collapse_threshold),
         capacity=float(cfg.norms.capacity),
         efficiency=_series(model, "Efficiency"),
@@ -255,15 +256,9 @@ def take_govsim(model, version: int) -> RoundView:
         for month in range(e.round, model.round + 1):
             caps[month - 1] = float(e.value)
     return RoundView(
-        version=version,
+        **_run_state(model, version),
         scenario="govsim",
         policy="llm",
-        round=model.round,
-        max_rounds=model.max_rounds,
-        running=bool(model.running),
-        collapse_reason=model.collapse_reason,
-        survival_time=model.survival_time,
-        stock=_series(model, "Stock"),
         threshold=float(threshold),
         capacity=float(pool.capacity),
         efficiency=efficiency,
