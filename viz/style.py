@@ -18,7 +18,7 @@ CSS = f"""
 .cl-title {{ font-size: 20px; font-weight: 700; margin-right: 12px; }}
 .cl-round {{ font-size: 19px; font-weight: 700; }}
 .cl-changed {{ background: #F0E442; padding: 2px 10px; border-radius: 4px; font-weight: 700; }}
-.cl-speed {{ width: 150px; }}
+.cl-speed {{ width: 130px; padding-top: 8px; }}
 .cl-speed .v-input {{ margin: 0; padding: 0; }}
 .cl-speed .v-text-field__details {{ display: none; }}
 .v-tab {{ font-size: 17px !important; text-transform: none !important; min-width: 110px; }}
@@ -60,6 +60,6 @@ CSS = f"""
 .cl-card .v-slider {{ margin-top: 28px; }}
 .cl-about {{ max-width: 980px; font-size: 19px; }}
 .cl-error {{ font-size: 16px; margin: 4px 0 !important; }}
-.cl-model-note {{ max-width: 290px; border-left: 6px solid #E69F00; padding-left: 8px;
-                  font-size: 15px; line-height: 1.2; }}
+.cl-model-note {{ max-width: 235px; border-left: 6px solid #E69F00; padding-left: 8px;
+                  font-size: 14px; line-height: 1.15; }}
 """
