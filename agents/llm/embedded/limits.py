@@ -34,7 +34,9 @@ class ServerLimits:
     # Work. A request ends after this long, queue wait included (the project's slowest
     # configs give the client 600 s per call).
     max_request_s: float = 900.0
-    max_predict: int = 2048  # num_predict; the project asks for at most a few hundred
+    # num_predict: the largest a run config may ask for (GovSim lets a villager reason for up
+    # to 8,000 tokens); the request time limit bounds the work a request can cause.
+    max_predict: int = 32_768
     max_embed_inputs: int = 1024  # texts in one /api/embed request
     # JSON schemas of `format`. llama.cpp compiles them into a grammar whose cost grows
     # with the square of the alternatives open at one point: a 2,000-value enum takes 13 s
