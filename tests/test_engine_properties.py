@@ -38,7 +38,7 @@ def check_round(model, before):
     """Compare the state after one round with the snapshot ``before`` taken at its start."""
     cfg = model.config
     norms = cfg.norms
-    assert 0.0 <= model.norms.lake.stock <= norms.capacity + 1e-9
+    assert 0.0 <= model.lake.stock <= norms.capacity + 1e-9
     harvest = sum(a.harvest for a in model.agents)
     assert harvest <= before["stock"] + 1e-9
     for agent in model.agents:
@@ -67,7 +67,7 @@ def test_invariants_hold_every_round(overrides, seed):
     model = NormsModel(RunConfig(rounds=25).replace(
         **{"learning.deterrence": False, **overrides}), rng=seed)
     while model.running:
-        before = {"stock": model.norms.lake.stock,
+        before = {"stock": model.lake.stock,
                   "agents": {a.unique_id: (a.wealth, a.alive, traits(a)) for a in model.agents}}
         model.step()
         check_round(model, before)

@@ -65,7 +65,7 @@ class Chronicle:
     def close_round(self, model) -> None:
         """Record the round that just ended (call once per round, after all modules ran)."""
         day = model.round
-        self.lake.append((day, float(model.norms.lake.stock_before_harvest)))
+        self.lake.append((day, float(model.lake.stock_before_harvest)))
         for agent in model.agents:
             if not (agent.alive or agent.died_round == day):
                 continue  # died earlier: nothing new to record
@@ -93,8 +93,8 @@ def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: 
         id=agent.unique_id,
         belief=belief,
         norm=norm,
-        stock=float(model.norms.lake.stock),
-        capacity=float(model.norms.lake.capacity),
+        stock=float(model.lake.stock),
+        capacity=float(model.lake.capacity),
         lake_history=tuple(chronicle.lake[-LAKE_DAYS:]),
         record=tuple(own[-RECORD_DAYS:]),
         today=(float(agent.effort), float(agent.harvest)) if fished else None,

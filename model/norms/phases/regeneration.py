@@ -5,4 +5,4 @@ class Regeneration:
     name = "regeneration"
 
     def __call__(self, model) -> None:
-        model.norms.lake.regrow()
+        model.lake.regrow()
