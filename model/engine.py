@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Literal, Protocol
 
 import mesa
 
@@ -39,7 +39,10 @@ class Event:
 class Engine(mesa.Model):
     """Base model: configuration, seeding, module pipeline, end conditions, events."""
 
-    def __init__(self, config: RunConfig | None = None, rng: Any = None, **overrides: Any):
+    def __init__(self, config: RunConfig | None = None, rng: Any = None, *,
+                 collect: Literal["every", "last"] = "every", **overrides: Any):
+        """``collect = "last"`` records only the round that ends the run (batch runs that read
+        the final state: the validation's survival times)."""
         config = config or RunConfig()
         if overrides:
             # batch_run and SolaraViz pass parameters as keyword arguments with dotted names.
@@ -56,6 +59,7 @@ class Engine(mesa.Model):
         self.collapse_reason: str | None = None
         self.events: list[Event] = []
         self.modules: list[Module] = []
+        self.collect_every_round = collect == "every"
         self.llm = None  # an LLM client, for runs whose villagers ask a language model
         self._round_hooks: list[Callable[[Engine], None]] = []
 
@@ -92,7 +96,8 @@ class Engine(mesa.Model):
             self.running = False
         for hook in self._round_hooks:
             hook(self)
-        self.datacollector.collect(self)
+        if self.collect_every_round or not self.running:
+            self.datacollector.collect(self)
 
     def run(self) -> None:
         while self.running:

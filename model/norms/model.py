@@ -12,8 +12,8 @@ from agents.norms.policy import Norm
 from model.engine import Engine
 from model.norms.lake import Lake
 from model.norms.metrics import gini
-from model.norms.phases import (GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
-                           Starvation)
+from model.norms.phases import (GroupDecision, Harvest, IndividualLearning, Punishment,
+                                Regeneration, SocialLearning, Starvation)
 
 NO_NORM = Norm("No community policy has been adopted yet.", None)
 
@@ -58,7 +58,7 @@ def make_policy(config, model):
     if config.policy == "rule":
         from agents.norms.rule_policy import RuleBasedPolicy
 
-        return RuleBasedPolicy()
+        return RuleBasedPolicy(config)
     from agents.norms.llm_policy import LLMPolicy
 
     return LLMPolicy(model)
@@ -67,8 +67,9 @@ def make_policy(config, model):
 class NormsModel(Engine):
     """A lake shared by altruistic and selfish villagers; rounds run the SPEC's modules."""
 
-    def __init__(self, config=None, rng: Any = None, llm_client=None, **overrides: Any):
-        super().__init__(config, rng, **overrides)
+    def __init__(self, config=None, rng: Any = None, llm_client=None, *,
+                 collect: str = "every", **overrides: Any):
+        super().__init__(config, rng, collect=collect, **overrides)
         cfg = self.config.norms
         self.lake = Lake(cfg.capacity, cfg.r, cfg.stock0, cfg.catchability)
         self.norm = NO_NORM
@@ -101,6 +102,7 @@ class NormsModel(Engine):
 
         mods = self.config.modules
         self.modules = [Harvest(), *( [Punishment()] if mods.punishment else []), Starvation(),
+                        IndividualLearning(),
                         *([SocialLearning()] if mods.social_learning else []),
                         *([GroupDecision()] if mods.group_decision else []), Regeneration()]
 
