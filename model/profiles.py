@@ -18,16 +18,16 @@ PROFILE_ADDITIONS = {"paper": frozenset(), "extended": frozenset(ADDITIONS)}
 # Calibrated values (dotted config keys).
 CALIBRATED = {
     "paper": {
-        "norms.catchability": 0.0625,
-        "norms.consumption": 2.2,
-        "norms.initial_wealth": 20.0,
-        "norms.collapse_threshold": 15.0,
-        "norms.monitoring_low": 0.5,
-        "norms.monitoring_high": 1.0,
-        "learning.selection_strength": 0.04,
-        "learning.revision_prob": 0.3,
-        "learning.mutation_sd": 0.12,
-        "learning.payoff_smoothing": 0.2,
+        "norms.catchability": 0.0667,
+        "norms.consumption": 1.121,
+        "norms.initial_wealth": 22.57,
+        "norms.collapse_threshold": 16.18,
+        "norms.monitoring_low": 0.8937,
+        "norms.monitoring_high": 0.8999,
+        "learning.selection_strength": 8.093,
+        "learning.revision_prob": 0.4351,
+        "learning.mutation_sd": 0.03433,
+        "learning.payoff_smoothing": 0.5471,
         "learning.fine_rate_prior": 0.25,
     },
     "extended": {
