@@ -375,6 +375,13 @@ def _welch_ci(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return diff, diff - half, diff + half
 
 
+def _interaction(aov: pd.DataFrame) -> pd.DataFrame:
+    """The interaction row of an ANOVA table (none when no factor varied: identical runs)."""
+    if "effect" not in aov.columns:
+        return aov.iloc[0:0]
+    return aov[aov["effect"].str.contains("×")]
+
+
 B_LOW, B_HIGH = (2.0, 4.0, 6.0), (14.0, 16.0, 18.0)  # weak and strong punishment, for the effect
 
 
@@ -405,7 +412,7 @@ def b_test(runs: pd.DataFrame, block: str = "") -> tuple[pd.DataFrame, pd.DataFr
     aov = anova_table(runs.assign(penalty=runs["penalty"].astype(str),
                                   growth_rate=runs["growth_rate"].astype(str)),
                       dv="survival_time", factors=("penalty", "growth_rate"), by=None).table
-    inter = aov[aov["effect"].str.contains("×")]
+    inter = _interaction(aov)
     f_int = float(inter["F"].iloc[0]) if len(inter) else math.nan
     p_int = float(inter["p"].iloc[0]) if len(inter) else math.nan
     moderate = trend[trend["growth_rate"].round(2).isin(B_MODERATE)]
@@ -470,7 +477,7 @@ def c_test(runs: pd.DataFrame, alpha: float = 0.05, block: str = ""):
                       "holds": bool(diff > 0 and row.p_adj < alpha)})
     pairs = pd.DataFrame(pairs)
     ok = bool(pairs["holds"].all())
-    inter = aov[aov["effect"].str.contains("×")]
+    inter = _interaction(aov)
     ordered = bool((pairs["diff"] > 0).all())
     text = (f"means in the stated order: {'yes' if ordered else 'no'}; "
             f"{int(pairs['holds'].sum())} of {len(pairs)} differences significant; ")
