@@ -40,7 +40,7 @@ def test_first_round_by_hand():
     assert b.smoothed_payoff == pytest.approx(1.0)
     # Median of the caps 5 and 12, then logistic regrowth of 279.
     assert model.norm.cap == pytest.approx(8.5)
-    assert model.norms.lake.stock == pytest.approx(279 + 0.6 * 279 * (1 - 279 / 300))
+    assert model.lake.stock == pytest.approx(279 + 0.6 * 279 * (1 - 279 / 300))
     row = model.datacollector.get_model_vars_dataframe().iloc[-1]
     assert row["Harvest"] == pytest.approx(21.0)
     assert row["Efficiency"] == pytest.approx(21.0 / (0.6 * 300 / 4))
@@ -51,7 +51,7 @@ def test_first_round_by_hand():
 def test_second_round_uses_the_adopted_norm():
     model, a, b = two_villagers()
     model.step()
-    stock = model.norms.lake.stock
+    stock = model.lake.stock
     model.step()
     assert a.harvest == pytest.approx(0.05 * 0.4 * stock)
     assert b.harvest == pytest.approx(0.05 * 1.0 * stock)
@@ -102,7 +102,7 @@ def test_starvation_ends_the_run_at_the_first_death():
     assert model.survival_time == 1 and not model.running
     # The round stopped at the death: no vote, no regrowth.
     assert model.norm is NO_NORM
-    assert model.norms.lake.stock == pytest.approx(300 - 15)
+    assert model.lake.stock == pytest.approx(300 - 15)
 
 
 def test_punishment_switched_off_after_a_round():
