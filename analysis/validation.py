@@ -7,10 +7,12 @@
 (c) All-altruist groups survive longest in the harsh lake (r = 0.2); in the rich lake (r = 0.6)
     selfish groups outlive altruists and mixed groups do best (Barclay 2004).
 
-Every condition runs ``runs`` times (100 by default) through ``mesa.batch_run`` on all cores,
-with the same seeds in every condition (common random numbers): in (a) the run with punishment
-kept on and the run with punishment switched off share their first 15 rounds exactly, so the
-test of (a) is paired and measures nothing but the switch.
+Every condition runs ``runs`` times (100 by default) in each of three seed blocks the
+calibration never saw (``analysis.seed_blocks.VALIDATION``), through ``mesa.batch_run`` on all
+cores, with the same seeds in every condition (common random numbers): in (a) the run with
+punishment kept on and the run with punishment switched off share their first 15 rounds
+exactly, so the test of (a) is paired and measures nothing but the switch. Each finding is
+judged in each block; it holds only if it holds in every block.
 
 Definitions used below (also in the README's "Modelling choices"):
 
@@ -19,8 +21,10 @@ Definitions used below (also in the README's "Modelling choices"):
   when the stock falls, because the cap is in fish, so it cannot show a decline of cooperation.
 * (a) follows each lake for ``A_ROUNDS`` rounds past deaths (the paper removes a starved
   villager and sets its effort to 0 thereafter, and its Fig. 2 follows the stock): the
-  trajectories are not truncated by the first death. The test compares, per seed, the mean
-  over rounds 16..A_ROUNDS with punishment kept on and switched off (paired t-test).
+  trajectories are not truncated by the first death. "Cooperation and the stock decline faster
+  once punishment is switched off": per seed, the OLS slope of cooperation and of the stock over
+  rounds ``A_SLOPE_ROUNDS`` (from the switch) is steeper switched off than kept on, and their
+  means over rounds 16..A_ROUNDS are lower (paired t-tests, kept on minus switched off).
 * survival time (b, c) = the first round with a death or R <= R_min, capped at ``ROUND_CAP``.
 
 Nothing here is imported by the engine; worker processes import ``model.norms.model`` and,
@@ -39,8 +43,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from model.norms.model import NormsModel
+from analysis.seed_blocks import VALIDATION, SeedBlock
 from model.config import RunConfig
+from model.norms.model import NormsModel
 
 # ---------------------------------------------------------------------------------------------
 # The design (the paper's values where it gives them)
@@ -48,6 +53,7 @@ from model.config import RunConfig
 SWITCH_OFF_AFTER = 15
 A_PENALTIES = (10.0, 14.0)
 A_ROUNDS = 60  # rounds followed in (a): 45 after the switch
+A_SLOPE_ROUNDS = (15, 30)  # the decline right after the switch: OLS slope over these rounds
 B_PENALTIES = tuple(float(b) for b in range(2, 19, 2))
 B_GROWTH = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 B_MODERATE = (0.3, 0.4, 0.5, 0.6, 0.7)  # "moderate growth", r in [0.25, 0.75]
@@ -65,19 +71,44 @@ B_POPULATION = "mixed"
 A_ENVIRONMENT = "rich"  # the paper's default growth rate, r = 0.6
 
 READINGS = ("text", "table")
+BLOCKS = VALIDATION
 
 
 @dataclass
 class Verdict:
-    """One finding: does it hold, and the statistic that says so."""
+    """One finding in one seed block: does it hold, and the statistics that say so."""
 
     finding: str
     holds: bool
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    block: str = ""
 
     def line(self) -> str:
-        return f"({self.finding}) {'HOLDS' if self.holds else 'DOES NOT HOLD'}: {self.summary}"
+        where = f" [{self.block}]" if self.block else ""
+        return f"({self.finding}){where} {'HOLDS' if self.holds else 'DOES NOT HOLD'}: {self.summary}"
+
+
+@dataclass
+class Finding:
+    """One finding judged in every block; it holds only if it holds in each."""
+
+    finding: str
+    verdicts: list[Verdict]
+
+    @property
+    def holds(self) -> bool:
+        return all(v.holds for v in self.verdicts)
+
+    @property
+    def held_in(self) -> int:
+        return sum(v.holds for v in self.verdicts)
+
+    def line(self) -> str:
+        n = len(self.verdicts)
+        if self.holds:
+            return f"({self.finding}) HOLDS in every block ({n} of {n})"
+        return f"({self.finding}) DOES NOT HOLD: holds in {self.held_in} of {n} blocks"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,32 +116,29 @@ class Verdict:
 
 
 class LeanModel(NormsModel):
-    """The norms model recording only what a finding needs, at the end of the run.
+    """The norms model recording only what a finding needs.
 
     The full DataCollector records 12 values per villager every round (and batch_run then
     returns a row per villager), and the event log keeps every proposal and punishment: together
-    about half the time of a rule-based round. (b) and (c) read only the last round, which is
-    what batch_run's ``data_collection_period=-1`` takes. The dynamics are NormsModel's.
+    about half the time of a rule-based round. (b) and (c) read only the last round, which the
+    engine's ``collect="last"`` records and batch_run's ``data_collection_period=-1`` takes. The
+    dynamics are NormsModel's.
     """
 
     REPORTERS: tuple[str, ...] = ("SurvivalTime", "Stock", "Alive", "MeanEffort")
-    EVERY_ROUND = False
+    COLLECT = "last"
 
-    def __init__(self, config=None, rng: Any = None, **overrides: Any):
+    def __init__(self, config=None, rng: int | None = None):
         from mesa import DataCollector
 
         from model.norms.model import MODEL_REPORTERS
 
-        super().__init__(config, rng, **overrides)
+        super().__init__(config, rng, collect=self.COLLECT)
         reporters = {k: MODEL_REPORTERS.get(k, k) for k in self.REPORTERS}
         if "FirstCollapse" in reporters:
             reporters["FirstCollapse"] = "first_collapse"
         self.datacollector = DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
-        if not self.EVERY_ROUND:
-            collect = self.datacollector.collect
-            # Engine.step collects every round; here only the round that ends the run.
-            self.datacollector.collect = lambda model: None if model.running else collect(model)
 
     def log(self, kind: str, **fields: Any) -> None:
         """No event log: batch runs never read it, and it costs a sixth of a round."""
@@ -126,11 +154,11 @@ class TrajectoryModel(LeanModel):
 
     REPORTERS = ("Stock", "MeanEffort", "Compliance", "Alive", "Punishments", "NormCap",
                  "FirstCollapse")
-    EVERY_ROUND = True
+    COLLECT = "every"
 
-    def __init__(self, config=None, rng: Any = None, **overrides: Any):
+    def __init__(self, config=None, rng: int | None = None):
         self.first_collapse: int | None = None
-        super().__init__(config, rng, **overrides)
+        super().__init__(config, rng)
 
     def end_round_checks(self) -> None:
         if self.collapse_reason:
@@ -169,10 +197,11 @@ def batch(configs: Sequence[RunConfig], seeds: Sequence[int], *, every_round: bo
     return _model_columns(rows)
 
 
-def base_config(reading: str = "text", **overrides: Any) -> RunConfig:
-    """The rule-based config every condition starts from: defaults, the reading, the cap."""
+def base_config(reading: str = "text", profile: str = "paper", **overrides: Any) -> RunConfig:
+    """The rule-based config every condition starts from: the profile (with its calibrated
+    values), the reading, the cap; ``overrides`` win."""
     return RunConfig(name="validation", rounds=ROUND_CAP, policy="rule").replace(
-        **{"norms.punish_reading": reading, **overrides})
+        **{"learning.profile": profile, "norms.punish_reading": reading, **overrides})
 
 
 def _named(base: RunConfig, name: str, **dotted: Any) -> RunConfig:
@@ -238,34 +267,81 @@ def a_bands(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def a_test(frame: pd.DataFrame) -> tuple[pd.DataFrame, Verdict]:
-    """Paired t-test per penalty of the post-switch means (rounds 16..A_ROUNDS), on - off."""
+def _slopes(frame: pd.DataFrame, metric: str, keys: list[str]) -> pd.Series:
+    """OLS slope of ``metric`` per run over rounds ``A_SLOPE_ROUNDS`` (NaN rounds skipped)."""
+    lo, hi = A_SLOPE_ROUNDS
+    win = frame[(frame["round"] >= lo) & (frame["round"] <= hi)]
+    wide = win.pivot_table(index=keys, columns="round", values=metric, dropna=False)
+    y = wide.to_numpy(dtype=float)
+    x = np.broadcast_to(wide.columns.to_numpy(dtype=float), y.shape)
+    ok = ~np.isnan(y)
+    n = ok.sum(axis=1)
+    xm = np.where(ok, x, 0).sum(axis=1) / np.maximum(n, 1)
+    ym = np.where(ok, y, 0).sum(axis=1) / np.maximum(n, 1)
+    dx = np.where(ok, x - xm[:, None], 0)
+    dy = np.where(ok, y - ym[:, None], 0)
+    sxx = (dx * dx).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where((n >= 2) & (sxx > 0), (dx * dy).sum(axis=1) / sxx, np.nan)
+    return pd.Series(slope, index=wide.index)
+
+
+def a_per_run(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per run: the post-switch means (levels) and the slopes right after the switch."""
+    keys = ["penalty", "punishment", "seed"]
+    after = frame[frame["round"] > SWITCH_OFF_AFTER]
+    out = after.groupby(keys)[["cooperation", "stock"]].mean().add_suffix("_level")
+    for metric in ("cooperation", "stock"):
+        out[f"{metric}_slope"] = _slopes(frame, metric, keys)
+    return out.reset_index()
+
+
+A_MEASURES = (("cooperation", "level"), ("stock", "level"),
+              ("cooperation", "slope"), ("stock", "slope"))
+
+
+def _ci(diff: np.ndarray) -> tuple[float, float]:
     from scipy import stats
 
-    after = frame[frame["round"] > SWITCH_OFF_AFTER]
-    per_run = (after.groupby(["penalty", "punishment", "seed"])[["cooperation", "stock"]]
-               .mean().reset_index())
+    n = len(diff)
+    half = stats.t.ppf(0.975, n - 1) * stats.sem(diff) if n > 1 else math.nan
+    return float(diff.mean() - half), float(diff.mean() + half)
+
+
+def a_test(frame: pd.DataFrame, block: str = "") -> tuple[pd.DataFrame, Verdict]:
+    """Paired t-tests per penalty, kept on minus switched off: levels after round 15 and the
+    slopes of the decline over ``A_SLOPE_ROUNDS``. Holds if every difference is positive at
+    p < ALPHA_TEST."""
+    from scipy import stats
+
+    per_run = a_per_run(frame)
     rows, ok = [], True
     for beta, g in per_run.groupby("penalty"):
-        wide = g.pivot(index="seed", columns="punishment", values=["cooperation", "stock"])
-        for metric in ("cooperation", "stock"):
-            pair = wide[metric].dropna()
+        for metric, kind in A_MEASURES:
+            wide = g.pivot(index="seed", columns="punishment", values=f"{metric}_{kind}")
+            pair = wide.dropna()
             on, off = pair["kept on"].to_numpy(), pair["switched off"].to_numpy()
             diff = on - off
-            t, p = stats.ttest_rel(on, off)
-            rows.append({"penalty": beta, "metric": metric, "n_pairs": len(pair),
-                         "mean_on": on.mean(), "mean_off": off.mean(), "mean_diff": diff.mean(),
-                         "ci95_lo": diff.mean() - stats.t.ppf(0.975, len(diff) - 1) * stats.sem(diff),
-                         "ci95_hi": diff.mean() + stats.t.ppf(0.975, len(diff) - 1) * stats.sem(diff),
-                         "t": float(t), "df": len(pair) - 1, "p": float(p),
-                         "wilcoxon_p": float(stats.wilcoxon(diff).pvalue) if np.any(diff) else 1.0})
+            if len(diff) > 1 and np.any(diff != diff[0]):
+                t, p = (float(x) for x in stats.ttest_rel(on, off))
+            else:
+                t, p = math.nan, 1.0
+            lo, hi = _ci(diff)
+            rows.append({"block": block, "penalty": beta, "metric": metric, "measure": kind,
+                         "n_pairs": len(pair), "mean_on": on.mean(), "mean_off": off.mean(),
+                         "mean_diff": diff.mean(), "ci95_lo": lo, "ci95_hi": hi,
+                         "t": t, "df": len(pair) - 1, "p": p})
             ok &= bool(diff.mean() > 0 and p < ALPHA_TEST)
     table = pd.DataFrame(rows)
-    parts = [f"beta {r.penalty:g} {r.metric} {r.mean_on:.3g} vs {r.mean_off:.3g} "
-             f"(t({r.df}) = {r.t:.2f}, p = {r.p:.1e})" for r in table.itertuples()]
-    return table, Verdict("a", ok, "kept on vs switched off, rounds "
-                          f"{SWITCH_OFF_AFTER + 1}-{A_ROUNDS}: " + "; ".join(parts),
-                          {"table": table})
+    parts = []
+    for r in table.itertuples():
+        what = "mean" if r.measure == "level" else "slope"
+        unit = "" if r.measure == "level" else "/round"
+        parts.append(f"beta {r.penalty:g} {r.metric} {what} {r.mean_on:.3g} vs {r.mean_off:.3g}"
+                     f" (diff {r.mean_diff:.3g}{unit} [{r.ci95_lo:.3g}, {r.ci95_hi:.3g}], "
+                     f"p = {r.p:.1e})")
+    return table, Verdict("a", ok, "kept on vs switched off: " + "; ".join(parts),
+                          {"table": table}, block)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,8 +361,33 @@ def b_frame(raw: pd.DataFrame) -> pd.DataFrame:
                          "survival_time": raw["SurvivalTime"].astype(float)})
 
 
-def b_test(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, Verdict]:
-    """Table of means, the trend over beta per r (Spearman), and the beta x r ANOVA."""
+def _welch_ci(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Mean of x - y and its 95 % Welch interval."""
+    from scipy import stats
+
+    diff = float(x.mean() - y.mean())
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(vx + vy)
+    if se == 0:
+        return diff, diff, diff
+    df = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))
+    half = float(stats.t.ppf(0.975, df) * se)
+    return diff, diff - half, diff + half
+
+
+def _interaction(aov: pd.DataFrame) -> pd.DataFrame:
+    """The interaction row of an ANOVA table (none when no factor varied: identical runs)."""
+    if "effect" not in aov.columns:
+        return aov.iloc[0:0]
+    return aov[aov["effect"].str.contains("×")]
+
+
+B_LOW, B_HIGH = (2.0, 4.0, 6.0), (14.0, 16.0, 18.0)  # weak and strong punishment, for the effect
+
+
+def b_test(runs: pd.DataFrame, block: str = "") -> tuple[pd.DataFrame, pd.DataFrame, Verdict]:
+    """Table of means, the trend over beta per r (Spearman), and the beta x r ANOVA; the effect
+    is the survival gain from beta 2-6 to beta 14-18, in rounds."""
     from scipy import stats
 
     from analysis.stats import anova_table
@@ -296,10 +397,14 @@ def b_test(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, Verdict]:
     trend = []
     for r, g in runs.groupby("growth_rate"):
         rho, p = stats.spearmanr(g["penalty"], g["survival_time"])
+        rho, p = (0.0, 1.0) if math.isnan(rho) else (float(rho), float(p))
         by_beta = g.groupby("penalty")["survival_time"].mean()
-        trend.append({"growth_rate": r, "spearman_rho": float(rho), "p": float(p),
-                      "low_beta_mean": float(by_beta.iloc[:3].mean()),
-                      "high_beta_mean": float(by_beta.iloc[-3:].mean()),
+        gain, lo, hi = _welch_ci(g[g["penalty"].isin(B_HIGH)]["survival_time"].to_numpy(),
+                                 g[g["penalty"].isin(B_LOW)]["survival_time"].to_numpy())
+        trend.append({"block": block, "growth_rate": r, "spearman_rho": rho, "p": p,
+                      "low_beta_mean": float(by_beta.loc[list(B_LOW)].mean()),
+                      "high_beta_mean": float(by_beta.loc[list(B_HIGH)].mean()),
+                      "gain": gain, "gain_ci95_lo": lo, "gain_ci95_hi": hi,
                       "best_beta": float(by_beta.idxmax()),
                       "monotone": bool(by_beta.is_monotonic_increasing),
                       "helps": bool(rho > 0 and p < ALPHA_TEST)})
@@ -307,18 +412,22 @@ def b_test(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, Verdict]:
     aov = anova_table(runs.assign(penalty=runs["penalty"].astype(str),
                                   growth_rate=runs["growth_rate"].astype(str)),
                       dv="survival_time", factors=("penalty", "growth_rate"), by=None).table
-    inter = aov[aov["effect"].str.contains("×")]
+    inter = _interaction(aov)
     f_int = float(inter["F"].iloc[0]) if len(inter) else math.nan
     p_int = float(inter["p"].iloc[0]) if len(inter) else math.nan
     moderate = trend[trend["growth_rate"].round(2).isin(B_MODERATE)]
     helps = moderate[moderate["helps"]]["growth_rate"].tolist()
-    ok = len(helps) > len(moderate) / 2 and p_int < ALPHA_TEST
+    ok = bool(len(helps) > len(moderate) / 2 and p_int < ALPHA_TEST)
     where = ", ".join(f"{r:g}" for r in helps) or "none"
+    gains = "; ".join(f"r {t.growth_rate:g}: {t.gain:+.1f} [{t.gain_ci95_lo:.1f}, "
+                      f"{t.gain_ci95_hi:.1f}] (rho {t.spearman_rho:+.2f}, p = {t.p:.1e})"
+                      for t in moderate.itertuples())
     summary = (f"stronger punishment helps (Spearman rho > 0, p < {ALPHA_TEST}) at r = {where} "
-               f"({len(helps)} of {len(moderate)} moderate rates); beta x r interaction "
+               f"({len(helps)} of {len(moderate)} moderate rates); survival gain from beta 2-6 "
+               f"to 14-18, rounds [95 % CI]: {gains}; beta x r interaction "
                f"F = {f_int:.2f}, p = {p_int:.1e}")
     return means, trend, Verdict("b", ok, summary, {"trend": trend, "anova": aov,
-                                                    "helps_at": helps})
+                                                    "helps_at": helps}, block)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +454,7 @@ C_ORDER = (("harsh", "altruistic", "mixed"), ("harsh", "altruistic", "selfish"),
            ("rich", "mixed", "altruistic"))
 
 
-def c_test(runs: pd.DataFrame, alpha: float = 0.05):
+def c_test(runs: pd.DataFrame, alpha: float = 0.05, block: str = ""):
     """Two-way ANOVA (population x environment) and Tukey HSD within each environment."""
     from analysis.stats import anova_table, describe, tukey_hsd
 
@@ -359,24 +468,28 @@ def c_test(runs: pd.DataFrame, alpha: float = 0.05):
         res = tukey[env]
         row = res.pairs[((res.pairs.group1 == better) & (res.pairs.group2 == worse))
                         | ((res.pairs.group1 == worse) & (res.pairs.group2 == better))].iloc[0]
-        diff = res.means[better] - res.means[worse]
-        pairs.append({"environment": env, "better": better, "worse": worse,
+        sel = runs[runs["environment"] == env]
+        diff, lo, hi = _welch_ci(sel[sel["population"] == better]["survival_time"].to_numpy(),
+                                 sel[sel["population"] == worse]["survival_time"].to_numpy())
+        pairs.append({"block": block, "environment": env, "better": better, "worse": worse,
                       "mean_better": res.means[better], "mean_worse": res.means[worse],
-                      "diff": diff, "p_adj": float(row.p_adj),
+                      "diff": diff, "ci95_lo": lo, "ci95_hi": hi, "p_adj": float(row.p_adj),
                       "holds": bool(diff > 0 and row.p_adj < alpha)})
     pairs = pd.DataFrame(pairs)
     ok = bool(pairs["holds"].all())
-    inter = aov[aov["effect"].str.contains("×")]
+    inter = _interaction(aov)
     ordered = bool((pairs["diff"] > 0).all())
     text = (f"means in the stated order: {'yes' if ordered else 'no'}; "
             f"{int(pairs['holds'].sum())} of {len(pairs)} differences significant; ")
     text += "; ".join(f"{r.environment}: {r.better} {r.mean_better:.1f} > {r.worse} "
-                     f"{r.mean_worse:.1f} (Tukey p = {r.p_adj:.1e})" for r in pairs.itertuples())
+                     f"{r.mean_worse:.1f} (diff {r.diff:+.1f} rounds [{r.ci95_lo:.1f}, "
+                     f"{r.ci95_hi:.1f}], Tukey p = {r.p_adj:.1e})" for r in pairs.itertuples())
     if len(inter):
         text += (f"; population x environment F({int(inter['df'].iloc[0])}, "
                  f"{int(aov[aov.effect == 'Residual']['df'].iloc[0])}) = "
                  f"{inter['F'].iloc[0]:.1f}, p = {inter['p'].iloc[0]:.1e}")
-    return summary, aov, tukey, pairs, Verdict("c", ok, text, {"pairs": pairs, "ordered": ordered})
+    return summary, aov, tukey, pairs, Verdict("c", ok, text, {"pairs": pairs, "ordered": ordered},
+                                               block)
 
 
 def c_ordering(runs: pd.DataFrame) -> dict[str, list[str]]:
@@ -413,7 +526,8 @@ def plot_a(bands: pd.DataFrame):
         ax.set_xlabel("round")
         ax.set_ylabel(label)
     axes[0].legend(fontsize=8, frameon=False)
-    fig.suptitle("(a) punishment switched off after round 15 (mean, 95 % CI band)", fontsize=10)
+    fig.suptitle("(a) punishment switched off after round 15 (mean over every block's seeds, "
+                 "95 % CI band)", fontsize=10)
     return fig
 
 
@@ -428,7 +542,8 @@ def plot_b(means: pd.DataFrame, trend: pd.DataFrame):
     ax.set_xticklabels([f"{r:g}{' *' if helps.get(r) else ''}" for r in means.columns])
     ax.set_yticks(range(means.shape[0]))
     ax.set_yticklabels([f"{b:g}" for b in means.index])
-    ax.set_xlabel("growth rate r   (* stronger punishment helps, Spearman p < 0.01)")
+    ax.set_xlabel("growth rate r   (* stronger punishment helps in every block, "
+                  "Spearman p < 0.01)")
     ax.set_ylabel("penalty beta")
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
@@ -474,29 +589,47 @@ def plot_c(summary: pd.DataFrame, tukey: dict):
 
 @dataclass
 class ValidationResult:
-    verdicts: list[Verdict]
+    findings: list[Finding]
     tables: dict[str, pd.DataFrame]
     figures: dict[str, Any]
     timings: dict[str, float]
     runs: dict[str, int]
     reading: str
+    profile: str
+    blocks: tuple[SeedBlock, ...]
 
     @property
     def holds(self) -> bool:
-        return all(v.holds for v in self.verdicts)
+        return all(f.holds for f in self.findings)
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return [v for f in self.findings for v in f.verdicts]
 
 
-def run_validation(runs: int = 100, reading: str = "text", *, seed: int = 0,
-                   processes: int | None = None, findings: str = "abc",
-                   base: RunConfig | None = None, log: Callable[[str], None] | None = None
+def _by_block(raw: pd.DataFrame, blocks: Sequence[SeedBlock], runs: int):
+    seeds = raw["rng"].astype(int)
+    for block in blocks:
+        yield block, raw[(seeds >= block.first) & (seeds < block.first + runs)]
+
+
+def run_validation(runs: int = 100, reading: str = "text", *, profile: str = "paper",
+                   blocks: Sequence[SeedBlock] = BLOCKS, processes: int | None = None,
+                   findings: str = "abc", base: RunConfig | None = None,
+                   figures: bool = True, log: Callable[[str], None] | None = None
                    ) -> ValidationResult:
-    """Run findings ``findings`` (any of "abc") with ``runs`` seeds per condition."""
-    base = base or base_config(reading)
+    """Run findings ``findings`` (any of "abc") with ``runs`` seeds per condition and block;
+    every block's runs go through one ``batch_run`` per part, then each block is judged."""
+    base = base or base_config(reading, profile)
     if base.norms.punish_reading != reading:
         base = base.replace(**{"norms.punish_reading": reading})
-    seeds = list(range(seed, seed + runs))
-    verdicts, tables, figures, timings, counts = [], {}, {}, {}, {}
+    seeds = [s for block in blocks for s in block.seeds(runs)]
+    by_finding: dict[str, list[Verdict]] = {}
+    tables, figs, timings, counts = {}, {}, {}, {}
     say = log or (lambda text: None)
+
+    def keep(name: str, parts: list[pd.DataFrame]) -> None:
+        tables[name] = pd.concat(parts, ignore_index=True)
 
     if "a" in findings:
         t0 = time.perf_counter()
@@ -504,14 +637,22 @@ def run_validation(runs: int = 100, reading: str = "text", *, seed: int = 0,
         raw = batch(configs, seeds, every_round=True, model_cls=TrajectoryModel,
                     processes=processes)
         timings["a"] = time.perf_counter() - t0
-        counts["a"] = len(configs) * runs
+        counts["a"] = len(configs) * len(seeds)
         frame = a_frame(raw)
+        tests, per_run = [], []
+        for block, _ in _by_block(raw, blocks, runs):
+            sub = frame[(frame["seed"] >= block.first) & (frame["seed"] < block.first + runs)]
+            test, verdict = a_test(sub, block.name)
+            tests.append(test)
+            per_run.append(a_per_run(sub).assign(block=block.name))
+            by_finding.setdefault("a", []).append(verdict)
+            say(verdict.line())
         bands = a_bands(frame)
-        test, verdict = a_test(frame)
-        verdicts.append(verdict)
-        tables |= {"a_trajectories": bands, "a_test": test}
-        figures["a_trajectories"] = plot_a(bands)
-        say(verdict.line())
+        keep("a_test", tests)
+        keep("a_runs", per_run)
+        tables["a_trajectories"] = bands
+        if figures:
+            figs["a_trajectories"] = plot_a(bands)
 
     if "b" in findings or "c" in findings:
         t0 = time.perf_counter()
@@ -519,30 +660,56 @@ def run_validation(runs: int = 100, reading: str = "text", *, seed: int = 0,
             c_configs(base) if "c" in findings else [])
         raw = batch(configs, seeds, processes=processes)
         timings["bc"] = time.perf_counter() - t0
-        counts["bc"] = len(configs) * runs
+        counts["bc"] = len(configs) * len(seeds)
         if "b" in findings:
-            b_runs = b_frame(raw[raw["condition"].str.startswith("b|")])
-            means, trend, verdict = b_test(b_runs)
-            verdicts.append(verdict)
-            tables |= {"b_survival_means": means.reset_index(), "b_trend": trend,
-                       "b_anova": verdict.details["anova"], "b_runs": b_runs}
-            figures["b_heatmap"] = plot_b(means, trend)
-            say(verdict.line())
+            all_b = b_frame(raw[raw["condition"].str.startswith("b|")])
+            trends, anovas, runs_b = [], [], []
+            for block, _ in _by_block(raw, blocks, runs):
+                b_runs = all_b[(all_b["seed"] >= block.first)
+                               & (all_b["seed"] < block.first + runs)]
+                _, trend, verdict = b_test(b_runs, block.name)
+                trends.append(trend)
+                anovas.append(verdict.details["anova"].assign(block=block.name))
+                runs_b.append(b_runs.assign(block=block.name))
+                by_finding.setdefault("b", []).append(verdict)
+                say(verdict.line())
+            means = all_b.pivot_table(index="penalty", columns="growth_rate",
+                                      values="survival_time", aggfunc="mean")
+            keep("b_trend", trends)
+            # Stars on the heat map: the rates where stronger punishment helps in every block.
+            pooled_trend = (tables["b_trend"].groupby("growth_rate")["helps"].all()
+                            .reset_index())
+            keep("b_anova", anovas)
+            keep("b_runs", runs_b)
+            tables["b_survival_means"] = means.reset_index()
+            if figures:
+                figs["b_heatmap"] = plot_b(means, pooled_trend)
         if "c" in findings:
-            c_runs = c_frame(raw[raw["condition"].str.startswith("c|")])
-            summary, aov, tukey, pairs, verdict = c_test(c_runs)
-            verdicts.append(verdict)
-            letters = pd.DataFrame([{"environment": env, "population": pop, "letters": lt}
-                                    for env, res in tukey.items() if res
-                                    for pop, lt in res.letters.items()])
-            tukey_pairs = pd.concat([res.pairs.assign(environment=env)
-                                     for env, res in tukey.items() if res])
-            tables |= {"c_survival": summary.merge(letters, on=["environment", "population"]),
-                       "c_anova": aov, "c_tukey": tukey_pairs, "c_orderings": pairs,
-                       "c_runs": c_runs}
-            figures["c_survival"] = plot_c(summary, tukey)
-            say(verdict.line())
-    return ValidationResult(verdicts, tables, figures, timings, counts, reading)
+            all_c = c_frame(raw[raw["condition"].str.startswith("c|")])
+            orderings, anovas, runs_c = [], [], []
+            for block, _ in _by_block(raw, blocks, runs):
+                c_runs = all_c[(all_c["seed"] >= block.first)
+                               & (all_c["seed"] < block.first + runs)]
+                _, aov, _, pairs, verdict = c_test(c_runs, block=block.name)
+                orderings.append(pairs)
+                anovas.append(aov.assign(block=block.name))
+                runs_c.append(c_runs.assign(block=block.name))
+                by_finding.setdefault("c", []).append(verdict)
+                say(verdict.line())
+            from analysis.stats import describe, tukey_hsd
+
+            summary = describe(all_c, ["environment", "population"])
+            tukey = {env: tukey_hsd(g["survival_time"], g["population"].astype(str))
+                     for env, g in all_c.groupby("environment", observed=True)}
+            keep("c_orderings", orderings)
+            keep("c_anova", anovas)
+            keep("c_runs", runs_c)
+            tables["c_survival"] = summary
+            if figures:
+                figs["c_survival"] = plot_c(summary, tukey)
+    found = [Finding(name, by_finding[name]) for name in "abc" if name in by_finding]
+    return ValidationResult(found, tables, figs, timings, counts, reading, profile,
+                            tuple(blocks))
 
 
 def write(result: ValidationResult, out: str | Path, suffix: str = "") -> list[Path]:
@@ -558,7 +725,8 @@ def write(result: ValidationResult, out: str | Path, suffix: str = "") -> list[P
         path = out / f"{name}{suffix}.csv"
         table.to_csv(path, index=False)
         paths.append(path)
-    verdicts = pd.DataFrame([{"finding": v.finding, "holds": v.holds, "reading": result.reading,
+    verdicts = pd.DataFrame([{"profile": result.profile, "reading": result.reading,
+                              "finding": v.finding, "block": v.block, "holds": v.holds,
                               "summary": v.summary} for v in result.verdicts])
     path = out / f"verdicts{suffix}.csv"
     verdicts.to_csv(path, index=False)
@@ -566,30 +734,39 @@ def write(result: ValidationResult, out: str | Path, suffix: str = "") -> list[P
     return paths
 
 
-def main_report(out: str | Path, *, runs: int = 100, reading: str = "text", seed: int = 0,
-                processes: int | None = None, findings: str = "abc", other_reading: bool = True,
-                overrides: dict | None = None, echo: Callable[[str], None] = print) -> bool:
-    """The ``validate`` command: run, write, print a verdict per finding; True if all hold."""
+def main_report(out: str | Path, *, runs: int = 100, reading: str = "text",
+                profile: str = "paper", blocks: int = len(BLOCKS),
+                processes: int | None = None, findings: str = "abc",
+                other_reading: bool = False, overrides: dict | None = None,
+                echo: Callable[[str], None] = print) -> bool:
+    """The ``validate`` command: run, write, print the verdicts per block; True if every
+    finding holds in every block."""
     t0 = time.perf_counter()
-    base = base_config(reading, **(overrides or {}))
-    echo(f"validating {findings} with {runs} runs per condition, punish reading {reading!r}")
-    result = run_validation(runs, reading, seed=seed, processes=processes, findings=findings,
-                            base=base)
+    base = base_config(reading, profile, **(overrides or {}))
+    chosen = BLOCKS[:blocks]
+    echo(f"validating {findings} for the {profile!r} profile: {runs} runs per condition in each "
+         f"of {len(chosen)} seed blocks ("
+         + ", ".join(f"{b.name}: {b.first}..{b.first + runs - 1}" for b in chosen)
+         + f"), punish reading {reading!r}")
+    result = run_validation(runs, reading, profile=profile, blocks=chosen, processes=processes,
+                            findings=findings, base=base)
     write(result, out)
     total = sum(result.runs.values())
     elapsed = sum(result.timings.values())
-    for verdict in result.verdicts:
-        echo(verdict.line())
+    for finding in result.findings:
+        for verdict in finding.verdicts:
+            echo(verdict.line())
+    for finding in result.findings:
+        echo(finding.line())
     echo(f"{total} runs in {elapsed:.1f} s ({total / elapsed:.0f} runs/s)")
-    ok = result.holds
-    other = "table" if reading == "text" else "text"
     if other_reading and set(findings) & set("ac"):
+        other = "table" if reading == "text" else "text"
         sub = "".join(f for f in findings if f in "ac")
-        alt = run_validation(runs, other, seed=seed, processes=processes, findings=sub,
-                             base=base.replace(**{"norms.punish_reading": other}))
+        alt = run_validation(runs, other, profile=profile, blocks=chosen, processes=processes,
+                             findings=sub, base=base.replace(**{"norms.punish_reading": other}))
         write(alt, out, suffix=f"_{other}")
         echo(f"other reading ({other!r}, reported, not required):")
-        for verdict in alt.verdicts:
-            echo("  " + verdict.line())
+        for finding in alt.findings:
+            echo("  " + finding.line())
     echo(f"figures and tables in {out} ({time.perf_counter() - t0:.1f} s in all)")
-    return ok
+    return result.holds

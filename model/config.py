@@ -8,6 +8,7 @@ key and what is allowed, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import tomllib
 import types
@@ -20,6 +21,7 @@ from agents.errors import BadInputError
 from agents.fields import bounded
 from agents.llm.errors import display_host
 from agents.llm.settings import LLMConfig
+from model.profiles import ADDITIONS, PAPER, PROFILE_ADDITIONS, fill_profile_values
 
 
 class ConfigError(BadInputError, ValueError):
@@ -71,21 +73,32 @@ class NormsConfig:
     growth_rate: float | None = bounded(None, 0.0, 1.0)
     capacity: float = bounded(300.0, 1.0, 1e6)
     initial_stock: float | None = bounded(None, 0.0, 1e6)
-    # alpha, c, P(0) and R_min are not in the paper: calibrated (analysis/calibration.py) so the
-    # rule-based villagers reproduce the human-study findings; README, "Modelling choices".
-    catchability: float = bounded(0.0625, 0.0, 1.0, "alpha: catch per unit effort and fish")
-    consumption: float = bounded(2.2, 0.0, 1e4, "c: fish each villager eats per round")
-    initial_wealth: float = bounded(20.0, 0.0, 1e6, "P(0)")
-    collapse_threshold: float = bounded(15.0, 0.0, 1e6, "R_min (5 % of K)")
+    # alpha, c, P(0), R_min and the monitoring range are not in the paper: calibrated per
+    # profile (model/profiles.py); the defaults are the paper profile's.
+    catchability: float = bounded(PAPER["norms.catchability"], 0.0, 1.0,
+                                  "alpha: catch per unit effort and fish")
+    consumption: float = bounded(PAPER["norms.consumption"], 0.0, 1e4,
+                                 "c: fish each villager eats per round")
+    initial_wealth: float = bounded(PAPER["norms.initial_wealth"], 0.0, 1e6, "P(0)")
+    collapse_threshold: float = bounded(PAPER["norms.collapse_threshold"], 0.0, 1e6,
+                                        "R_min (5 % of K)")
     penalty: float = bounded(10.0, 0.0, 1e4, "beta")
     punish_cost: float = bounded(1.0, 0.0, 1e4, "gamma")
     # True: a villager punished by k peers loses k * beta (the paper's indicator says once).
     stack_penalties: bool = False
     # "text": altruists punish more (App. B text); "table": the reversed Table 3 ranges.
     punish_reading: Literal["text", "table"] = "text"
+    # Initial monitoring propensity m_i ~ U(low, high) for every villager (not in Table 3).
+    monitoring_low: float = bounded(PAPER["norms.monitoring_low"], 0.0, 1.0,
+                                    "lowest initial monitoring propensity")
+    monitoring_high: float = bounded(PAPER["norms.monitoring_high"], 0.0, 1.0,
+                                     "highest initial monitoring propensity")
 
     def __post_init__(self) -> None:
         _within_capacity("norms", self.capacity, self.initial_stock, self.collapse_threshold)
+        if self.monitoring_low > self.monitoring_high:
+            raise ConfigError(f"norms.monitoring_low = {self.monitoring_low:g} must not exceed "
+                              f"norms.monitoring_high = {self.monitoring_high:g}")
 
     @property
     def r(self) -> float:
@@ -100,32 +113,60 @@ class NormsConfig:
         return {"selfish": 0.0, "mixed": 0.5, "altruistic": 1.0}[self.population]
 
 
+Profile = Literal["paper", "extended"]
+
+
+@dataclass(frozen=True)
+class Additions:
+    """The additions in force for a run (the profile's, with any switched one by one)."""
+
+    learn_from_punishment: bool
+    deterrence: bool
+    cap_follows_stock: bool
+
+
 @dataclass(frozen=True)
 class LearningConfig:
-    """Payoff-biased imitation of rule-based villagers (values the paper leaves open)."""
+    """How rule-based villagers learn: the profile, the imitation rates, the additions.
 
-    # Calibrated with alpha, c, P(0), R_min (analysis/calibration.py): weak selection on payoffs
-    # in fish, 30 % of the villagers revising each round, sizeable copying errors, long memory.
-    selection_strength: float = bounded(0.04, 0.0, 100.0, "delta of the Fermi rule, per fish")
-    revision_prob: float = bounded(0.3, 0.0, 1.0, "chance a villager revises each round")
-    mutation_sd: float = bounded(0.12, 0.0, 1.0, "s.d. of mutation, in units of each trait's range")
-    payoff_smoothing: float = bounded(0.2, 0.0, 1.0, "weight of the newest round in the payoff EMA")
-    copy_punish_prob: bool = True
+    ``profile = "paper"`` is Gupta et al.'s model and nothing else: payoff-biased imitation of
+    (effort, monitoring, belief) by the Fermi rule with mutation, the median of the beliefs as
+    the norm. ``"extended"`` adds the three mechanisms below. Each addition left unset follows
+    the profile; set true or false, it overrides it.
+    """
+
+    profile: Profile = "paper"
+    # Values the paper leaves open, calibrated per profile (analysis/calibration.py).
+    selection_strength: float = bounded(PAPER["learning.selection_strength"], 0.0, 100.0,
+                                        "delta of the Fermi rule, per fish")
+    revision_prob: float = bounded(PAPER["learning.revision_prob"], 0.0, 1.0,
+                                   "chance a villager revises each round")
+    mutation_sd: float = bounded(PAPER["learning.mutation_sd"], 0.0, 1.0,
+                                 "s.d. of mutation, in units of each trait's range")
+    payoff_smoothing: float = bounded(PAPER["learning.payoff_smoothing"], 0.0, 1.0,
+                                      "weight of the newest round in the payoff EMA")
+    # The paper's strategy s_i = (e, m, g) leaves the punish propensity out; true copies it too.
+    copy_punish_prob: bool = False
     # A fined villager whose excess catch did not pay for the fine cuts its effort to the norm
-    # (individual learning from consequences; needed for finding (a), see analysis/validation).
-    learn_from_punishment: bool = True
+    # (individual learning from consequences, the abstract's wording; not in the model section).
+    learn_from_punishment: bool | None = None
     # Deterrence: villagers know beta, the stock and that negative wealth is death (the paper's
     # prompts show all three) and learn the chance a norm-breaker is fined from the fines they
     # see; one whose excess catch is worth less than the expected fine, or whom a fine would
-    # kill, holds its catch to the norm. Needed for finding (b): without it a larger fine only
-    # kills sooner, since survival ends at the first death. False: no deterrence.
-    deterrence: bool = True
-    fine_rate_prior: float = bounded(0.25, 0.0, 1.0, "deterrence: guessed chance a breaker is fined")
-    # Proposals scale each villager's cap (its belief: a catch at a full lake) by R/K; the
-    # paper's proposal g* = f_G(O_i(t)) may use the stock R(t). With deterrence it makes the
-    # norm, and so punishment, bind at every stock rather than only near K, which is what lets
-    # a larger beta improve survival at moderate r (finding (b)). False: the cap is the belief.
-    cap_follows_stock: bool = True
+    # kill, holds its catch to the norm.
+    deterrence: bool | None = None
+    fine_rate_prior: float = bounded(PAPER["learning.fine_rate_prior"], 0.0, 1.0,
+                                     "deterrence: guessed chance a breaker is fined")
+    # Proposals scale each villager's cap (its belief: a catch at a full lake) by R/K, so the
+    # norm binds at every stock rather than only near K.
+    cap_follows_stock: bool | None = None
+
+    @functools.cached_property
+    def active(self) -> Additions:
+        """The additions in force (read once per run by the rule-based policy)."""
+        on = PROFILE_ADDITIONS[self.profile]
+        return Additions(**{name: (name in on) if getattr(self, name) is None
+                            else bool(getattr(self, name)) for name in ADDITIONS})
 
 
 @dataclass(frozen=True)
@@ -368,6 +409,11 @@ def _merge(base: dict, extra: dict) -> dict:
     return merged
 
 
+def _flat(config: RunConfig) -> dict[str, Any]:
+    return {f"{section}.{key}": value for section in ("norms", "learning")
+            for key, value in dataclasses.asdict(getattr(config, section)).items()}
+
+
 def _scenario_value(scenario: str, section: str, key: str) -> Any:
     """What ``section.key`` defaults to in ``scenario``."""
     table = SCENARIO_DEFAULTS.get(scenario, {}).get(section, {})
@@ -386,7 +432,10 @@ def apply_overrides(config: RunConfig, dotted: dict[str, Any]) -> RunConfig:
                 for key in keys:
                     if base[section].get(key) == _scenario_value(config.scenario, section, key):
                         base[section].pop(key, None)
-    return build(RunConfig, _merge(base, _nest(dotted)))
+    # A profile switched here brings its calibrated values, except those set in ``dotted``.
+    data = fill_profile_values(_merge(base, _nest(dotted)), set(dotted),
+                               previous=config.learning.profile, current=_flat(config))
+    return build(RunConfig, data)
 
 
 def differences(a: RunConfig, b: RunConfig) -> dict[str, tuple[Any, Any]]:
@@ -434,6 +483,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     """Read and validate a TOML run config; raise ConfigError with one line on any problem."""
     path = Path(path)
     data = read_toml(path)
+    given = {f"{section}.{key}" for section, table in data.items() if isinstance(table, dict)
+             for key in table}
     data = _merge(data, _nest(overrides or {}))
     data.setdefault("name", path.stem)
-    return build(RunConfig, data)
+    return build(RunConfig, fill_profile_values(data, given | set(overrides or {})))

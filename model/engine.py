@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import mesa
 
@@ -50,14 +50,17 @@ class Engine(mesa.Model):
 
     ``rng``: the run's seed when it differs from ``config.seed`` (``mesa.batch_run`` hands each
     run its seed this way). ``llm_client``: the run's LLM session, for villagers that ask a
-    language model (``model.llm_session.open_session``).
+    language model (``model.llm_session.open_session``). ``collect = "last"`` records only the
+    round that ends the run (batch runs that read the final state: the validation's survival
+    times).
     """
 
     # LLM counters recorded per round as ``LLM_<name>`` columns (``agents.llm.stats``).
     LLM_COUNTERS: tuple[str, ...] = ("calls", "prompt_tokens", "answer_tokens", "retries",
                                      "fallbacks", "parse_failures")
 
-    def __init__(self, config: RunConfig | None = None, rng: int | None = None, llm_client=None):
+    def __init__(self, config: RunConfig | None = None, rng: int | None = None, llm_client=None,
+                 *, collect: Literal["every", "last"] = "every"):
         config = config or RunConfig()
         if rng is not None and rng != config.seed:
             config = dataclasses.replace(config, seed=int(rng))
@@ -71,6 +74,7 @@ class Engine(mesa.Model):
         self.llm = llm_client
         self.llm_round = dict.fromkeys(self.LLM_COUNTERS, 0)
         self._llm_before = llm_client.stats.snapshot() if llm_client is not None else None
+        self.collect_every_round = collect == "every"
         self._round_hooks: list[Callable[[Engine], None]] = []
 
     # -- pipeline ---------------------------------------------------------------------------
@@ -118,7 +122,8 @@ class Engine(mesa.Model):
             self.survival_time = self.round
             self.running = False
         self.end_round()
-        self.datacollector.collect(self)
+        if self.collect_every_round or not self.running:
+            self.datacollector.collect(self)
         for hook in self._round_hooks:
             hook(self)
 

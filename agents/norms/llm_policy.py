@@ -77,6 +77,9 @@ class LLMPolicy:
             targets.append(target)
         return targets
 
+    def learn_alone(self, model, agents: Sequence) -> None:
+        """In-context learning needs no step: each villager's own record is in every prompt."""
+
     def learn(self, model, agents: Sequence) -> None:
         """In-context learning needs no step: the peers' table is in every prompt."""
 

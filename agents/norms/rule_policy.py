@@ -1,12 +1,17 @@
 """Rule-based villagers (Gupta et al., Sec. 3.1, 4.1): numeric strategies, no language model.
 
-Effort is the villager's strategy; a villager deterred by the expected fine (beta times the
-observed chance of being fined), or by a fine that would kill it, holds its catch to the norm;
-each villager inspects one random peer and punishes a violator; a villager fined for a catch
-whose excess over the norm did not pay for the fine cuts its effort back to the norm
-(individual learning from consequences); social learning copies a richer peer's strategy by
-the Fermi rule with mutation; the community norm is the median of the proposed caps, each a
-belief scaled by the stock (``cap_follows_stock``).
+The paper's model: effort is the villager's strategy; each villager inspects one random peer
+(with its monitoring propensity) and punishes a violator (with its punish propensity); social
+learning copies a richer peer's strategy (effort, monitoring, belief) by the Fermi rule with
+mutation; the community norm is the median of the proposed caps, each villager's belief.
+
+The ``extended`` profile adds (``LearningConfig.active``): deterrence (a villager deterred by the
+expected fine, beta times the observed chance of being fined, or by a fine that would kill it,
+holds its catch to the norm); learning from punishment (a villager fined for a catch whose
+excess over the norm did not pay for the fine cuts its effort back to the norm); caps that
+follow the stock (each proposal is the belief scaled by R/K). Deterrence's fine rate and the
+lesson of a fine are individual learning, their own step: switching social learning off leaves
+them in place.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ def norm_text(cap: float) -> str:
 
 
 class RuleBasedPolicy:
-    def __init__(self) -> None:
+    def __init__(self, config) -> None:
+        self.active = config.learning.active  # the additions in force, resolved once
         # The villagers' shared estimate of the chance that a catch above the norm is fined,
         # learnt from the fines they see (``observe_fines``); None until the first round, which
         # starts from the configured guess.
@@ -38,7 +44,7 @@ class RuleBasedPolicy:
     def choose_efforts(self, model, agents: Sequence[CPRAgent]) -> list[float]:
         if self.fine_rate is None:
             self.fine_rate = model.config.learning.fine_rate_prior
-        if model.config.learning.deterrence:
+        if self.active.deterrence:
             self.deter(model, agents)
         return [a.effort for a in agents]
 
@@ -101,13 +107,17 @@ class RuleBasedPolicy:
             targets.append(peer.unique_id if inspects and peer.harvest > cap and punishes else None)
         return targets
 
+    def learn_alone(self, model, agents: Sequence[CPRAgent]) -> None:
+        """Individual learning from this round's fines (``extended`` only; the paper's model
+        specifies none): the fine rate deterrence reads, and the lesson of a fine."""
+        if self.active.deterrence:
+            self.observe_fines(model, agents)
+        if self.active.learn_from_punishment:
+            self.heed_punishment(model, agents)
+
     def learn(self, model, agents: Sequence[CPRAgent]) -> None:
         """Payoff-biased imitation, updated synchronously so the order of villagers is irrelevant."""
         cfg = model.config.learning
-        if cfg.deterrence:
-            self.observe_fines(model, agents)
-        if cfg.learn_from_punishment:
-            self.heed_punishment(model, agents)
         rng = model.random
         w = cfg.payoff_smoothing
         for agent in agents:
@@ -165,7 +175,7 @@ class RuleBasedPolicy:
 
     def propose(self, model, agents: Sequence[CPRAgent]) -> list[Proposal]:
         scale = 1.0
-        if model.config.learning.cap_follows_stock:
+        if self.active.cap_follows_stock:
             scale = model.lake.stock / model.config.norms.capacity
         return [Proposal(a.unique_id, norm_text(a.belief * scale), cap=a.belief * scale)
                 for a in agents]

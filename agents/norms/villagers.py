@@ -17,7 +17,6 @@ class CPRAgent(mesa.Agent):
     # Trait ranges of a generic villager (Table 3); subclasses narrow them.
     effort_range = (0.0, 1.0)
     belief_range = (2.0, 8.0)
-    monitoring_range = (0.5, 1.0)  # not in the paper's table; see README, Modelling choices
     punish_range = {"text": (0.0, 1.0), "table": (0.0, 1.0)}
 
     def __init__(self, model: mesa.Model, llm_model: str | None = None):
@@ -28,7 +27,8 @@ class CPRAgent(mesa.Agent):
         self.wealth = float(cfg.initial_wealth)
         self.effort = float(rng.uniform(*self.effort_range))
         self.belief = float(rng.uniform(*self.belief_range))
-        self.monitoring = float(rng.uniform(*self.monitoring_range))
+        # Not in the paper's table: a calibrated range (README, Modelling choices).
+        self.monitoring = float(rng.uniform(cfg.monitoring_low, cfg.monitoring_high))
         self.punish_prob = float(rng.uniform(*self.punish_range[cfg.punish_reading]))
         self.belief_text: str | None = None  # LLM villagers: their personal belief in words
         self.llm_model = llm_model

@@ -10,8 +10,8 @@ from agents.norms.policy import Norm
 from model.engine import Engine
 from model.norms.lake import Lake
 from model.norms.metrics import gini
-from model.norms.phases import (GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
-                           Starvation)
+from model.norms.phases import (GroupDecision, Harvest, IndividualLearning, Punishment,
+                                Regeneration, SocialLearning, Starvation)
 
 NO_NORM = Norm("No community policy has been adopted yet.", None)
 
@@ -53,7 +53,7 @@ def make_policy(config, model):
     if config.policy == "rule":
         from agents.norms.rule_policy import RuleBasedPolicy
 
-        return RuleBasedPolicy()
+        return RuleBasedPolicy(config)
     from agents.norms.llm_policy import LLMPolicy
 
     return LLMPolicy(model)
@@ -62,8 +62,9 @@ def make_policy(config, model):
 class NormsModel(Engine):
     """A lake shared by altruistic and selfish villagers; rounds run the SPEC's modules."""
 
-    def __init__(self, config=None, rng: int | None = None, llm_client=None):
-        super().__init__(config, rng, llm_client)
+    def __init__(self, config=None, rng: int | None = None, llm_client=None, *,
+                 collect: str = "every"):
+        super().__init__(config, rng, llm_client, collect=collect)
         cfg = self.config.norms
         self.lake = Lake(cfg.capacity, cfg.r, cfg.stock0, cfg.catchability)
         self.norm = NO_NORM
@@ -93,6 +94,7 @@ class NormsModel(Engine):
 
         mods = self.config.modules
         self.modules = [Harvest(), *( [Punishment()] if mods.punishment else []), Starvation(),
+                        IndividualLearning(),
                         *([SocialLearning()] if mods.social_learning else []),
                         *([GroupDecision()] if mods.group_decision else []), Regeneration()]
 

@@ -2,9 +2,11 @@
 
 from model.norms.phases.group_decision import GroupDecision
 from model.norms.phases.harvest import Harvest
+from model.norms.phases.individual_learning import IndividualLearning
 from model.norms.phases.punishment import Punishment
 from model.norms.phases.regeneration import Regeneration
 from model.norms.phases.social_learning import SocialLearning
 from model.norms.phases.starvation import Starvation
 
-__all__ = ["GroupDecision", "Harvest", "Punishment", "Regeneration", "SocialLearning", "Starvation"]
+__all__ = ["GroupDecision", "Harvest", "IndividualLearning", "Punishment", "Regeneration",
+           "SocialLearning", "Starvation"]
