@@ -223,6 +223,14 @@ class Handler(BaseHTTPRequestHandler):
             if server.stopping:
                 self.close_connection = True
 
+    def _refuse(self, counter: str | None, status: int, message: str) -> bool:
+        """Answer ``status`` with ``message``, close the connection, count the refusal."""
+        if counter is not None:
+            self.server.counts.add(counter)
+        self.close_connection = True
+        self.send_json(status, {"error": message})
+        return False
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # The standard library's errors (bad request line, too many headers...) as Ollama's
         # JSON, and the connection closed: after a framing error the next byte is unknowable.
@@ -282,23 +290,16 @@ class Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host")
         if host is None:
             if self.request_version != "HTTP/1.0":  # HTTP/1.1 requires it
-                self.close_connection = True
-                self.send_json(400, {"error": "the Host header is missing"})
-                return False
+                return self._refuse(None, 400, "the Host header is missing")
         elif not _HOST.match(host.strip()):
-            self.server.counts.add("host")
-            self.close_connection = True
-            self.send_json(403, {"error": f"Host {host[:100]!r} is not a loopback name; this "
-                                          f"server answers to {', '.join(_LOOPBACK_NAMES)} only"})
-            return False
+            return self._refuse("host", 403, f"Host {host[:100]!r} is not a loopback name; this "
+                                             f"server answers to {', '.join(_LOOPBACK_NAMES)} only")
         origin = self.headers.get("Origin")
         if origin is not None:
             if not _ORIGIN.match(origin.strip()):
-                self.server.counts.add("origin")
-                self.close_connection = True
-                self.send_json(403, {"error": f"cross-origin requests from {origin[:100]!r} are "
-                                              f"not allowed; only loopback pages may use this server"})
-                return False
+                return self._refuse("origin", 403,
+                                    f"cross-origin requests from {origin[:100]!r} are not "
+                                    "allowed; only loopback pages may use this server")
             self._cors_origin = origin.strip()
         return True
 
