@@ -18,6 +18,7 @@ from typing import Any, Literal
 from agents.errors import BadInputError
 from agents.fields import bounded
 from agents.llm.settings import LLMConfig
+from agents.norms.prompt_settings import PromptConfig
 
 
 class ConfigError(BadInputError, ValueError):
@@ -167,6 +168,7 @@ class RunConfig:
     modules: ModulesConfig = field(default_factory=ModulesConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
     govsim: GovSimConfig = field(default_factory=GovSimConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 

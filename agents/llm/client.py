@@ -336,6 +336,7 @@ class LLMClient:
                 check=req.check,
                 done_reason=answer.done_reason,
                 num_predict=num_predict,
+                free_text=req.free_text,
             )
             prompt_tokens += answer.prompt_tokens
             answer_tokens += answer.answer_tokens
@@ -355,7 +356,8 @@ class LLMClient:
                     clean=clean,
                 )
             if not fallback:
-                messages = messages + feedback_messages(clean, result.error)
+                messages = messages + feedback_messages(clean, result.error,
+                                                        free_text=req.free_text)
         log.warning(
             "LLM fallback: agent %s, round %s, phase %s, model %s: %d attempts failed, last: %s; "
             "using %s",
@@ -393,15 +395,17 @@ class LLMClient:
         tokens = estimate_tokens(messages)
         if tokens > self.config.num_ctx:
             raise context_too_long(tokens, self.config.num_ctx, req.model)
+        # Free text: no format, so a reasoning model may think before it answers (constrained
+        # decoding from the first token suppresses that on llama.cpp-family servers).
+        extra: dict[str, Any] = {} if req.free_text else {"format": _json_schema(req.schema)}
+        if self.config.think is not None:
+            extra["think"] = self.config.think
         try:
             response, latency = self._request(
                 "a chat call",
                 req.model,
                 lambda: self._ollama.chat(
-                    model=req.model,
-                    messages=messages,
-                    format=_json_schema(req.schema),
-                    options=options,
+                    model=req.model, messages=messages, options=options, **extra
                 ),
             )
         except LLMUnavailableError as err:

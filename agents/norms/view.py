@@ -25,6 +25,7 @@ class DayRecord:
     catch: float
     received: int  # how many villagers punished it
     target: int | None  # whom it punished (None: nobody)
+    payoff: float = float("nan")  # total payoff at the day's end
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class View:
     today: tuple[float, float] | None  # (effort, catch) once it has fished today
     payoff: float
     peers: tuple[PeerRow, ...]  # every villager, itself included, in id order
+    # Punishment: the peers it watched today, (id, today's effort), drawn with the run's RNG.
+    watched: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass
@@ -71,11 +74,13 @@ class Chronicle:
                 continue  # died earlier: nothing new to record
             target = self.targets.get(agent.unique_id) if agent.given else None
             self.records.setdefault(agent.unique_id, []).append(
-                DayRecord(day, float(agent.effort), float(agent.harvest), int(agent.received), target))
+                DayRecord(day, float(agent.effort), float(agent.harvest), int(agent.received), target,
+                          float(agent.wealth)))
         self.targets = {}
 
 
-def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: str | None) -> View:
+def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: str | None,
+             watched: tuple[tuple[int, float], ...] = ()) -> View:
     """The ``View`` of ``agent`` for ``phase`` ("effort" comes before today's harvest)."""
     fished = phase != "effort"
     peers = []
@@ -100,4 +105,5 @@ def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: 
         today=(float(agent.effort), float(agent.harvest)) if fished else None,
         payoff=float(agent.wealth),
         peers=tuple(peers),
+        watched=watched,
     )

@@ -10,7 +10,7 @@ from agents.norms.policy import Norm
 from model.engine import Engine
 from model.norms.lake import Lake
 from model.norms.metrics import gini
-from model.norms.phases import (GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
+from model.norms.phases import (BeliefUpdate, GroupDecision, Harvest, Punishment, Regeneration, SocialLearning,
                            Starvation)
 
 NO_NORM = Norm("No community policy has been adopted yet.", None)
@@ -92,9 +92,12 @@ class NormsModel(Engine):
         self.policy = make_policy(self.config, self)
 
         mods = self.config.modules
+        # LLM villagers without a vote still rewrite their beliefs, where the vote would be.
+        rewrite = self.config.policy == "llm" and not mods.group_decision
         self.modules = [Harvest(), *( [Punishment()] if mods.punishment else []), Starvation(),
                         *([SocialLearning()] if mods.social_learning else []),
-                        *([GroupDecision()] if mods.group_decision else []), Regeneration()]
+                        *([GroupDecision()] if mods.group_decision else []),
+                        *([BeliefUpdate()] if rewrite else []), Regeneration()]
 
         self.datacollector = DataCollector(
             model_reporters={**MODEL_REPORTERS, **self.llm_reporters()},
