@@ -35,7 +35,8 @@ from agents.norms.voting import distinct, match_vote, plurality
 from agents.norms.similarity import norm_similarity
 
 FIRST_EFFORT = 0.5  # effort fallback on day 1, when a villager has no previous effort
-EMBED_PHASE = "norms"  # call-log phase of the round's belief and norm embeddings
+EMBED_PHASE = "norms"
+WATCH_STREAM = 0x77A7C4  # tags the punishers' sample stream among the run's seeded streams  # call-log phase of the round's belief and norm embeddings
 
 
 class LLMPolicy:
@@ -87,12 +88,15 @@ class LLMPolicy:
         """In-context learning needs no step: the peers' table is in every prompt."""
 
     def _watch(self, model, agent, agents: Sequence) -> tuple[tuple[int, float], ...]:
-        """The few peers a punisher watched today, drawn with the run's RNG, in id order."""
+        """The few peers a punisher watched today, in id order. Drawn from a stream seeded by
+        the run's seed, the day and the villager: reproducible, and the model's own draws (tie
+        breaks) stay where they were."""
         others = [p for p in agents if p is not agent]
         size = min(self.prompts.show.punish_sample, len(others))
         if size == 0:
             return ()
-        picked = sorted(model.rng.choice(len(others), size=size, replace=False))
+        rng = np.random.default_rng([model.config.seed, model.round, agent.unique_id, WATCH_STREAM])
+        picked = sorted(rng.choice(len(others), size=size, replace=False))
         return tuple((others[i].unique_id, float(others[i].effort)) for i in picked)
 
     def _old_belief(self, agent) -> str:
