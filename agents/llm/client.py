@@ -166,6 +166,9 @@ class LLMClient:
         self.transport_retry_count = 0  # not in ``stats``: a replay has none
         self.replay_mismatches = 0
         self._httpx_kwargs = httpx_kwargs
+        # Where embedding calls go when they have a server of their own (llm.embedding_backend);
+        # recorded, counted and replayed here all the same.
+        self.embed_via: LLMClient | None = None
         self._ollama_client: ollama.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -511,8 +514,9 @@ class LLMClient:
             tokens = int(record.get("prompt_tokens") or 0)
             latency = float(record.get("latency_s") or 0.0)
         else:
-            response, latency = self._request(
-                "an embedding call", model, lambda: self._ollama.embed(model=model, input=texts)
+            via = self.embed_via or self
+            response, latency = via._request(
+                "an embedding call", model, lambda: via._ollama.embed(model=model, input=texts)
             )
             vectors = [[float(x) for x in row] for row in response.embeddings]
             tokens = response.prompt_eval_count or 0

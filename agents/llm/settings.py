@@ -32,11 +32,11 @@ class LLMConfig:
     # Ollama's think switch: None = not sent (the model's own default); True lets a reasoning
     # model think (give it a large num_predict); False asks it not to.
     think: bool | None = None
-    # Norm similarity's embeddings have a server of their own, so decisions can go to an API
-    # without an embeddings endpoint: "embedded" (the built-in all-MiniLM server, or the
-    # decisions' server when that is the embedded one too), "same" (the decisions' server),
-    # "ollama" or "openai" at ``embedding_host``.
-    embedding_backend: Literal["embedded", "same", "ollama", "openai"] = "embedded"
+    # Embeddings (norm similarity, GovSim's memory relevance) have a server of their own, so
+    # decisions can go to an API without an embeddings endpoint: "auto" = the decisions' server
+    # if it serves ``embedding_model``, else the built-in all-MiniLM server; "embedded" = always
+    # the built-in one; "same" = the decisions' server; "ollama"/"openai" = ``embedding_host``.
+    embedding_backend: Literal["auto", "embedded", "same", "ollama", "openai"] = "auto"
     embedding_host: str | None = None  # "ollama"/"openai": its base URL (None: llm.host)
     embedding_model: str = "all-minilm"
     temperature: float = bounded(0.7, 0.0, 2.0)
