@@ -77,8 +77,26 @@ class RoundCost:
     by_phase: dict[str, list[int]] = field(default_factory=dict)  # phase -> [calls, prompt tokens]
 
 
+def _prompt_key(config: RunConfig, rounds: int) -> str:
+    """What the prompts depend on: everything but how the LLM is reached (model, server)."""
+    data = config.to_dict()
+    data["llm"] = {"protocol": config.llm.protocol, "models": len(config.llm.models)}
+    return json.dumps(data, sort_keys=True) + f"|{rounds}"
+
+
+_PROBED: dict[str, list[RoundCost]] = {}
+
+
 def probe(config: RunConfig, rounds: int = PROBE_ROUNDS) -> list[RoundCost]:
-    """The first ``rounds`` rounds of ``config`` played against the stand-in, cost per round."""
+    """The first ``rounds`` rounds of ``config`` played against the stand-in, cost per round
+    (remembered: the models of a grid share their prompts)."""
+    key = _prompt_key(config, rounds)
+    if key not in _PROBED:
+        _PROBED[key] = _probe(config, rounds)
+    return _PROBED[key]
+
+
+def _probe(config: RunConfig, rounds: int) -> list[RoundCost]:
     from model.norms.model import NormsModel
 
     if config.scenario != "norms" or config.policy != "llm":
