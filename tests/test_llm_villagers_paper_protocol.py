@@ -2,7 +2,9 @@
 paper's output rules, every one parsed or counted as a fallback, and a strict replay of the call
 log that reproduces every table.
 
-LLM budget: 2 villagers x 2 rounds, at most 16 chat decisions plus retries; the replay makes none.
+LLM budget: 2 villagers x 2 rounds, at most 16 chat calls (no retries: SmolLM2 misses the
+paper's rules often, and each miss would cost two more calls; the free-text retry is tested on a
+scripted server in test_llm_answer_protocol.py), 64 answer tokens each; the replay makes none.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ pytestmark = pytest.mark.llm
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("rounds", "agents", "events")
-PAPER = ("--set", 'llm.protocol="paper"', "--set", "rounds=2", "--set", "norms.n_agents=2")
+PAPER = ("--set", 'llm.protocol="paper"', "--set", "rounds=2", "--set", "norms.n_agents=2",
+         "--set", "llm.max_retries=0", "--set", "llm.num_predict=64")
 
 
 def _tables(folder: Path) -> dict[str, pd.DataFrame]:
@@ -48,7 +51,7 @@ def test_every_free_text_answer_is_parsed_or_a_counted_fallback(paper_run):
         # No answer format was sent: the model answered in free text to the paper's rules.
         assert '{"' not in r["messages"][0]["content"]
         assert (r["parsed"] is not None) != (r["error"] is not None)
-        assert r["fallback"] == (r["parsed"] is None and r["attempt"] == 2)
+        assert r["attempt"] == 0 and r["fallback"] == (r["parsed"] is None)
     rounds = _tables(live)["rounds"]
     assert rounds["LLM_calls"].sum() == len(calls)
     assert rounds["LLM_fallbacks"].sum() == sum(r["fallback"] for r in calls)
@@ -56,9 +59,8 @@ def test_every_free_text_answer_is_parsed_or_a_counted_fallback(paper_run):
     answered = {(r["agent"], r["round"], r["phase"]) for r in calls if r["parsed"] is not None}
     fallen = {(r["agent"], r["round"], r["phase"]) for r in calls if r["fallback"]}
     assert answered | fallen == decisions and not answered & fallen
-    parsed, total = len(answered), len(decisions)
-    print(f"\npaper protocol on smollm2:135m: {parsed}/{total} decisions parsed, "
-          f"{len(fallen)} fallbacks, {len(calls) - total} retries")
+    print(f"\npaper protocol on smollm2:135m: {len(answered)}/{len(decisions)} decisions "
+          f"parsed, {len(fallen)} fallbacks")
 
 
 def test_strict_replay_reproduces_every_table(paper_run):
