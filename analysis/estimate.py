@@ -34,9 +34,7 @@ PROBE_ROUNDS = 6  # the lake's history covers 5 days: from day 6 on a prompt no 
 class StandIn:
     """An offline LLM client: every decision gets its fallback; every request is kept."""
 
-    offline = True
-
-    def __init__(self, free_text: bool):
+    def __init__(self):
         self.stats = CallStats()
         self.requests: list = []
         self.embeds: list[tuple[int, list[str]]] = []
@@ -104,7 +102,7 @@ def _probe(config: RunConfig, rounds: int) -> list[RoundCost]:
 
         raise BadInputError("estimate covers LLM runs of the norms scenario "
                             '(scenario = "norms", policy = "llm")')
-    stand_in = StandIn(config.llm.protocol == "paper")
+    stand_in = StandIn()
     model = NormsModel(config, llm_client=stand_in)
     costs = []
     for _ in range(min(rounds, config.rounds)):

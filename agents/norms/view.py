@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # How far back a villager's prompt reaches: the paper shows a snapshot, not a transcript; a
-# few days of the lake and of one's own record let a villager see a trend at little cost.
+# few days of one's own record let a villager see a trend at little cost. The lake's history is
+# a prompt switch (prompt.show_lake_history), off under the paper's protocol.
 LAKE_DAYS = 5
 RECORD_DAYS = 3
 
