@@ -89,3 +89,30 @@ def test_t_tests_are_welchs_against_the_pooled_rest(swept):
     # Each condition against all other ablation runs: 3 x 4 x ... runs on each side.
     whole = tests[tests["family"] == "condition vs the rest"]
     assert (whole["n"] + whole["n_rest"] == len(runs)).all()
+
+
+def test_a_scripted_llm_sweep_reports_its_norms_in_words_and_the_t_tests(tmp_path):
+    # LLM villagers answered by the deterministic fake server (valid, hash-derived answers):
+    # their norms are model text, as in the paper's Table 4.
+    from reliability_support import fault_server
+
+    with fault_server() as (_, url):
+        for ablation in sorted(ABLATION_MODULES):
+            for seed in (1, 2):
+                config = RunConfig(policy="llm", seed=seed, rounds=4).replace(**{
+                    "norms.n_agents": 2, "modules.ablation": ablation, "llm.backend": "ollama",
+                    "llm.host": url, "llm.embedding_backend": "same"})
+                run(config, tmp_path / "runs" / f"{ablation}-{seed}", progress=False)
+    report = build_report([tmp_path / "runs"], tmp_path / "report")
+    md = report.markdown.read_text(encoding="utf-8")
+    assert "the paper's Table 4" in md and "Welch t-tests" in md
+    table = pd.read_csv(tmp_path / "report" / "tables" / "norms_every_10_rounds.csv", dtype=str,
+                        keep_default_na=False)
+    assert set(table["ablation"]) == set(ABLATION_MODULES)
+    for _, row in table.iterrows():
+        rounds = pd.read_parquet(tmp_path / "runs" / row["run"] / "rounds.parquet")
+        assert row["step 0"] == rounds.set_index("Round").loc[1, "Norm"]
+    tests = pd.read_csv(tmp_path / "report" / "tables" / "ablation_t_tests.csv")
+    whole = tests[tests["family"] == "condition vs the rest"]
+    assert sorted(whole["group"]) == sorted(ABLATION_MODULES)
+    assert (whole["n"] == 2).all() and (whole["n_rest"] == 6).all()
