@@ -24,6 +24,7 @@ EXTRA_COMMANDS = {
     "validate": "analysis.validation_cli",
     "calibrate": "analysis.calibration_cli",
     "analyze": "analysis.report_cli",
+    "estimate": "analysis.estimate_cli",
     "export-govsim": "model.govsim.export_cli",
     "ui": "viz.ui_cli",
 }

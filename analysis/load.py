@@ -32,7 +32,8 @@ GOVSIM_VARIANT_ORDER = ["fishery", "pasture", "pollution", "trash"]
 
 # Round-table columns the figures use; others are kept when ``all_columns`` is asked for.
 ROUND_COLUMNS = ["Round", "Stock", "StockAfterHarvest", "Harvest", "Efficiency", "Alive", "Gini",
-                 "MeanEffort", "Compliance", "Punishments", "SurvivalTime", "SInd", "SAlign"]
+                 "MeanEffort", "Compliance", "Punishments", "SurvivalTime", "SInd", "SAlign",
+                 "Norm"]
 # Per-run columns carried onto every row of the long tables, so they can be grouped directly.
 FACTOR_COLUMNS = ["scenario", "model", "environment", "population", "altruist_share", "ablation",
                   "variant", "setting"]

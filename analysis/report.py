@@ -162,7 +162,25 @@ def norms_sections(rs: RunSet, alpha: float, figs: FigureStore, tables: dict,
         sections.append(scatter)
     if ablation_runs(runs)["ablation"].nunique() > 1:
         sections.append(_ablation_section(runs, alpha, figs, tables))
+    norms_in_words = _norm_section(rs, tables)
+    if norms_in_words:
+        sections.append(norms_in_words)
     return sections
+
+
+def _norm_section(rs: RunSet, tables) -> Section | None:
+    from analysis.norm_table import norm_table
+
+    table = norm_table(rs.runs, rs.rounds)
+    if table.empty:
+        return None
+    tables["norms_every_10_rounds"] = table
+    sec = Section("Adopted norms every ten rounds (the paper's Table 4)")
+    sec.text("The norm in force after round max(s, 1) for steps s = 0, 10, ...; one run per "
+             "environment, population, model and ablation condition: the longest-surviving "
+             "(lowest seed on a tie). Empty: the run had ended.")
+    sec.table("norms_every_10_rounds", table)
+    return sec
 
 
 def _survival_section(main, alpha, figs, tables, notes) -> Section:
@@ -312,6 +330,18 @@ def _ablation_section(runs, alpha, figs, tables) -> Section:
         tables["ablation_letters"] = lt
         sec.table("ablation_letters", lt.assign(ablation=lt["ablation"].map(
             lambda a: ABLATION_LABEL.get(a, a))), "Compact letters of the ablation conditions.")
+    from analysis.ablation_tests import ablation_tests
+
+    welch = ablation_tests(runs)
+    if not welch.empty:
+        tables["ablation_t_tests"] = welch
+        label = lambda a: ABLATION_LABEL.get(a, a)
+        sec.table("ablation_t_tests", welch.assign(
+            group=welch["group"].map(label), within=welch["within"].map(label)),
+            "Welch t-tests of mean survival time, in the paper's form: each condition against "
+            "all other ablation runs; each population (and each model) of a condition against "
+            "the condition's others. df: Welch-Satterthwaite; df_pooled = n + n_rest - 2, the "
+            "form of the paper's t(898), t(238), t(178).")
     return sec
 
 

@@ -21,6 +21,7 @@ from agents.errors import BadInputError
 from agents.fields import bounded
 from agents.llm.errors import display_host
 from agents.llm.settings import LLMConfig
+from agents.norms.prompt_settings import PromptConfig
 from model.profiles import ADDITIONS, PAPER, PROFILE_ADDITIONS, fill_profile_values
 
 
@@ -248,6 +249,7 @@ class RunConfig:
     modules: ModulesConfig = field(default_factory=ModulesConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
     govsim: GovSimConfig = field(default_factory=GovSimConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 

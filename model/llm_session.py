@@ -5,6 +5,9 @@ else the embedded server), checks every model the scenario will call before the 
 (the villagers' models and the embedding model: the norms villagers' norm similarity and
 GovSim's memory relevance both embed text), then opens the call log and yields the client. A
 model that is not pulled therefore fails the run at its start, before anything is written.
+Embeddings may have a server of their own (``llm.embedding_backend``): by default the decisions'
+server when it serves the embedding model, else the built-in all-MiniLM server, so decisions
+can go to an API that has no embeddings endpoint.
 """
 
 from __future__ import annotations
@@ -28,8 +31,46 @@ def uses_llm(config: RunConfig) -> bool:
 
 def models_needed(config: RunConfig) -> list[str]:
     """Every model a run of ``config`` calls: the villagers' models, then the embedding model."""
+    return list(dict.fromkeys([*decision_models(config), config.llm.embedding_model]))
+
+
+def decision_models(config: RunConfig) -> list[str]:
     llm = config.llm
-    return list(dict.fromkeys([*(llm.models or (llm.model,)), llm.embedding_model]))
+    return list(dict.fromkeys(llm.models or (llm.model,)))
+
+
+def _serves(client: LLMClient, model: str) -> bool:
+    from agents.llm.errors import LLMSetupError
+
+    try:
+        client.check_models([model])
+    except LLMSetupError:
+        return False
+    return True
+
+
+def _embedding_server(config: RunConfig, probe: LLMClient, stack: contextlib.ExitStack):
+    """The client embedding calls go through, or None for the decisions' own server."""
+    import dataclasses
+
+    from agents.llm.client import LLMClient
+    from agents.llm.host import open_llm_host
+
+    llm = config.llm
+    kind = llm.embedding_backend
+    if kind == "same" or (kind == "embedded" and llm.backend == "embedded"):
+        return None
+    if kind == "auto" and _serves(probe, llm.embedding_model):
+        return None
+    if kind in ("auto", "embedded"):
+        settings = dataclasses.replace(llm, backend="embedded", host=None)
+    else:
+        settings = dataclasses.replace(llm, backend=kind, host=llm.embedding_host or llm.host,
+                                       base_url=llm.embedding_host or llm.base_url)
+    url = stack.enter_context(open_llm_host(settings))
+    client = stack.enter_context(LLMClient(settings, host=url, seed=config.seed))
+    client.check_models([llm.embedding_model])
+    return client
 
 
 def _replay_source(config: RunConfig, call_log: Path | None, resume: bool) -> ReplaySource | None:
@@ -70,12 +111,17 @@ def open_session(config: RunConfig, *, call_log: Path | None = None, resume: boo
     replay = _replay_source(config, call_log, resume)
     with contextlib.ExitStack() as stack:
         url = host if host is not None else stack.enter_context(open_llm_host(config.llm))
+        embedder = None
         if replay is None or not replay.strict:
             with LLMClient(config.llm, host=url, seed=config.seed) as probe:
-                probe.check_models(models_needed(config))
+                probe.check_models(decision_models(config))
+                embedder = _embedding_server(config, probe, stack)
+                if embedder is None:
+                    probe.check_models([config.llm.embedding_model])
         if before_first_call is not None:
             before_first_call()
         log = stack.enter_context(CallLog(call_log)) if call_log is not None else None
         client = stack.enter_context(
             LLMClient(config.llm, host=url, seed=config.seed, call_log=log, replay=replay))
+        client.embed_via = embedder
         yield client

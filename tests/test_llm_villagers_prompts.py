@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from agents.norms.prompts import PHASES, QUOTE_MAX, Shown
-from agents.norms.schemas import NOBODY, ProposeAnswer, punish_schema
+from agents.norms.prompt_settings import TEXT_MAX
+from agents.norms.prompts import PHASES, Shown
+from agents.norms.schemas import NOBODY, propose_schema, punish_schema
 from agents.norms.view import Chronicle, DayRecord, view_for
 from agents.peer_text import CLOSE, OPEN, one_line
 from model.norms.model import NormsModel
@@ -17,6 +18,7 @@ from model.config import ABLATION_MODULES, RunConfig
 NORM = "Keep effort at 0.3 or lower."
 BALLOT = [NORM, "Everyone may fish at full effort."]
 PEERS_HEADER = "Villagers (id: latest effort, total payoff):"
+QUOTE_MAX = TEXT_MAX["schema"]  # these prompts use the default protocol
 
 
 def _model(ablation: str = "full", n: int = 4, **extra) -> NormsModel:
@@ -54,14 +56,15 @@ def test_blocks_present_per_ablation(ablation, phase):
     others = [a.unique_id for a in model.living if a is not me]
     assert all((f"\n- {i}: " in user) == peers for i in others)
     assert ("total payoff of every villager." in system) == peers
-    assert ("but not those of other villagers." in system) != peers
+    # Without the table a villager sees only the peers it watches when it punishes.
+    assert ("you see only the few you watch" in system) != peers
     # The community policy, verbatim, only with group decision.
     assert (f"community policy, adopted by vote: {OPEN}{NORM}{CLOSE}" in user) == norm
     if phase in ("effort", "punish"):  # propose/vote are never asked without group decision
         assert ("community policy" in system + user) == norm
     # Phase-specific parts.
     assert {"effort": '{"effort"', "punish": '{"punish"', "propose": '{"personal"',
-            "vote": '{"policy"'}[phase] in system
+            "belief": '{"personal"', "vote": '{"policy"'}[phase] in system
     if phase == "punish":
         assert "Villagers you may punish: " + ", ".join(map(str, others)) + "." in user
     if phase == "vote":
@@ -77,6 +80,8 @@ def test_blocks_present_per_ablation(ablation, phase):
 def test_ablation_modules(ablation, modules):
     names = {m.name for m in _model(ablation).modules}
     assert names & {"social_learning", "group_decision"} == modules
+    # Villagers who do not vote still rewrite their beliefs.
+    assert ("belief_update" in names) == ("group_decision" not in modules)
 
 
 def test_no_norm_yet_and_no_punishment_rule_when_punishment_is_off():
@@ -171,7 +176,7 @@ def test_one_line_caps_on_a_word_boundary():
 
 
 def test_schemas_are_bounded():
-    schema = ProposeAnswer.model_json_schema()
+    schema = propose_schema(QUOTE_MAX).model_json_schema()
     assert schema["properties"]["personal"]["maxLength"] <= QUOTE_MAX
     assert schema["additionalProperties"] is False
     punish = punish_schema(("2", "3", NOBODY)).model_json_schema()

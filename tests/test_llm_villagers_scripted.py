@@ -243,9 +243,9 @@ def test_norm_similarity_per_round(scripted):
 
 @pytest.mark.parametrize(("ablation", "phases"), [
     ("full", {"effort", "punish", "propose", "vote"}),
-    ("social_learning_only", {"effort", "punish"}),
+    ("social_learning_only", {"effort", "punish", "belief"}),
     ("group_decision_only", {"effort", "punish", "propose", "vote"}),
-    ("neither", {"effort", "punish"}),
+    ("neither", {"effort", "punish", "belief"}),
 ])
 def test_each_ablation_asks_only_its_decisions(tmp_path, ablation, phases):
     common = {"effort": '{"effort": 0.3}', "punish": '{"punish": "none"}',
@@ -255,12 +255,13 @@ def test_each_ablation_asks_only_its_decisions(tmp_path, ablation, phases):
     with open(log, "w", encoding="utf-8") as f:
         for agent in (1, 2):
             propose = json.dumps({"personal": "Fish a little less.", "community": policies[agent]})
-            for phase, raw in {**common, "propose": propose}.items():
+            belief = json.dumps({"personal": "Fish a little less than yesterday."})
+            for phase, raw in {**common, "propose": propose, "belief": belief}.items():
                 f.write(json.dumps({"kind": "chat", "agent": agent, "round": 1, "phase": phase,
                                     "attempt": 0, "model": "smollm2:135m", "raw": raw}) + "\n")
         for rnd in (0, 1):
             f.write(json.dumps({"kind": "embed", "agent": -1, "round": rnd, "phase": EMBED_PHASE,
-                                "model": "all-minilm", "embeddings": [[1, 0], [0, 1], [1, 1]][: 2 + rnd]}) + "\n")
+                                "model": "all-minilm", "embeddings": [[1, 0], [0, 1], [1, 1]][: 2 + rnd * ("vote" in phases)]}) + "\n")
     config = RunConfig(policy="llm", seed=1, rounds=1).replace(**{
         "norms.n_agents": 2, "modules.ablation": ablation, "llm.backend": "replay",
         "llm.replay_log": str(log), "output.format": "csv"})
@@ -274,6 +275,11 @@ def test_each_ablation_asks_only_its_decisions(tmp_path, ablation, phases):
     rounds = pd.read_csv(tmp_path / "out" / "rounds.csv")
     norm_adopted = rounds["Norm"].iloc[-1] == "Nobody fishes above 0.4."
     assert norm_adopted == ("vote" in phases)
+    # Without a vote the belief is still rewritten, from the villager's own history.
+    agents = pd.read_csv(tmp_path / "out" / "agents.csv")
+    beliefs = set(agents[agents["Round"] == 1]["BeliefText"])
+    assert beliefs == ({"Fish a little less than yesterday."} if "belief" in phases
+                       else {"Fish a little less."})
 
 
 def test_one_distinct_proposal_is_adopted_without_a_vote():

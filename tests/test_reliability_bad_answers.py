@@ -25,13 +25,18 @@ from model.runner import build_model
 from reliability_support import check_call_log, govsim_config, norms_config
 
 NORMS_TYPES = ("effort", "punish", "propose", "vote")
+# The same decisions answered in free text (llm.protocol = "paper"), and the belief update of
+# villagers without group decision.
+PAPER_TYPES = ("effort@paper", "punish@paper", "propose@paper", "vote@paper", "belief@paper")
 GOVSIM_TYPES = ("harvest", "utterance", "limit", "reflection")
 ANSWERS_PER_TYPE = 1000
 # The keys each decision's schema asks for: generated JSON uses them, right or wrong.
 KEYS = {"effort": ["effort"], "punish": ["punish"], "propose": ["personal", "community"],
         "vote": ["policy"], "harvest": ["reasoning", "answer"], "limit": ["reasoning", "answer"],
         "utterance": ["response", "ends_conversation", "next_speaker"], "reflection": ["notes"],
-        "summary": ["summary"]}
+        "summary": ["summary"], "belief": ["personal"]}
+LABELLED = st.tuples(st.sampled_from(["Personal", "community", "PERSONAL", " Personal", "Policy"]),
+                     st.text(max_size=80)).map(lambda t: f"{t[0]}: {t[1]}")
 
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 values = st.one_of(
@@ -43,7 +48,7 @@ values = st.one_of(
 
 
 def answers_for(kind: str) -> st.SearchStrategy[str]:
-    keys = KEYS[kind]
+    keys = KEYS[kind.split("@")[0]]
     as_json = st.dictionaries(st.sampled_from(keys + ["extra", "Answer"]), values, max_size=4).map(
         lambda d: json.dumps(d, ensure_ascii=False))
     return st.one_of(
@@ -52,7 +57,9 @@ def answers_for(kind: str) -> st.SearchStrategy[str]:
         st.text(max_size=120),
         st.tuples(st.text(max_size=40), as_json).map(lambda t: f"<think>{t[0]}</think>{t[1]}"),
         st.integers(-50, 150).map(lambda n: f"I will take {n}.\nAnswer: {str(n).translate(FULLWIDTH)}"),
-        st.sampled_from(["", "{}", "[]", "null", "{" * 200, "x" * 5000, '{"a": NaN}', "\x00\ufeff"]),
+        st.sampled_from(["", "{}", "[]", "null", "{" * 200, "x" * 5000, '{"a": NaN}', "\x00\ufeff",
+                         "N/A", "0.35", "2"]),
+        st.lists(LABELLED, min_size=1, max_size=3).map("\n".join),  # the paper's line format
     )
 
 
@@ -64,12 +71,14 @@ class ScriptedAnswers:
     path = None
     served = 0
 
-    def __init__(self, next_answer):
+    def __init__(self, next_answer, protocol: str = "schema"):
         self.next_answer = next_answer
+        self.protocol = protocol
         self.asked = Counter()
 
     def chat(self, agent, round, phase, attempt):
         kind = phase.split(":")[0]
+        kind = kind if self.protocol == "schema" else f"{kind}@{self.protocol}"
         self.asked[kind] += 1
         return {"kind": "chat", "raw": self.next_answer(kind), "done_reason": "stop",
                 "prompt_tokens": 7, "answer_tokens": 3, "model": None, "messages": None}
@@ -97,30 +106,34 @@ def requests():
 
     class Capturing(LLMClient):
         def _decide(self, req):
-            seen.setdefault(req.phase.split(":")[0], req)
+            kind = req.phase.split(":")[0] + ("@paper" if req.free_text else "")
+            seen.setdefault(kind, req)
             return super()._decide(req)
 
     # Answers valid enough that every phase is reached (a silent discussion would skip the
     # summary and limit calls); the requests themselves do not depend on the answers.
     speaking = {"utterance": json.dumps({"response": "Let us each take ten.",
                                          "ends_conversation": True, "next_speaker": ""})}
-    for config in (norms_config(1, rounds=1), govsim_config(1, months=1)):
-        source = ScriptedAnswers(lambda kind: speaking.get(kind, "{}"))
+    paper = {"llm.protocol": "paper"}
+    for config in (norms_config(1, rounds=1), govsim_config(1, months=1),
+                   norms_config(1, rounds=1, **paper),
+                   norms_config(1, rounds=1, **paper, **{"modules.ablation": "neither"})):
+        source = ScriptedAnswers(lambda kind: speaking.get(kind, "{}"), config.llm.protocol)
         client = Capturing(config.llm, host="http://scripted.test:1", seed=1, replay=source,
                            transport=httpx.MockTransport(_embeddings))
         model = build_model(config, llm_client=client)
         model.step()
-    assert set(NORMS_TYPES + GOVSIM_TYPES) <= set(seen), sorted(seen)
+    assert set(NORMS_TYPES + GOVSIM_TYPES + PAPER_TYPES) <= set(seen), sorted(seen)
     return seen
 
 
 totals: dict[str, Counter] = defaultdict(Counter)
 
 
-@pytest.mark.parametrize("kind", NORMS_TYPES + GOVSIM_TYPES)
+@pytest.mark.parametrize("kind", NORMS_TYPES + GOVSIM_TYPES + PAPER_TYPES)
 def test_generated_answers_never_crash_and_are_counted(kind, requests):
     req = requests[kind]
-    config = norms_config(1) if kind in NORMS_TYPES else govsim_config(1)
+    config = govsim_config(1) if kind in GOVSIM_TYPES else norms_config(1)
     attempts = config.llm.max_retries + 1
 
     @settings(max_examples=ANSWERS_PER_TYPE // (2 * attempts), deadline=None, database=None,

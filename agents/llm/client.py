@@ -199,6 +199,9 @@ class LLMClient:
         self.replay_mismatches = 0
         self._cut_lengths: dict[tuple, tuple[int, int]] = {}  # answers cut to MAX_ANSWER_CHARS
         self._httpx_kwargs = httpx_kwargs
+        # Where embedding calls go when they have a server of their own (llm.embedding_backend);
+        # recorded, counted and replayed here all the same.
+        self.embed_via: LLMClient | None = None
         self._ollama_client: ollama.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -375,6 +378,7 @@ class LLMClient:
                 check=req.check,
                 done_reason=answer.done_reason,
                 num_predict=num_predict,
+                free_text=req.free_text,
             )
             prompt_tokens += answer.prompt_tokens
             answer_tokens += answer.answer_tokens
@@ -394,7 +398,8 @@ class LLMClient:
                     clean=clean,
                 )
             if not fallback:
-                messages = messages + feedback_messages(clean, result.error)
+                messages = messages + feedback_messages(clean, result.error,
+                                                        free_text=req.free_text)
         log.warning(
             "LLM fallback: agent %s, round %s, phase %s, model %s: %d attempts failed, last: %s; "
             "using %s",
@@ -433,15 +438,17 @@ class LLMClient:
         tokens = estimate_tokens(messages)
         if tokens > self.config.num_ctx:
             raise context_too_long(tokens, self.config.num_ctx, req.model)
+        # Free text: no format, so a reasoning model may think before it answers (constrained
+        # decoding from the first token suppresses that on llama.cpp-family servers).
+        extra: dict[str, Any] = {} if req.free_text else {"format": _json_schema(req.schema)}
+        if self.config.think is not None:
+            extra["think"] = self.config.think
         try:
             response, latency = self._request(
                 "a chat call",
                 req.model,
                 lambda: self._ollama.chat(
-                    model=req.model,
-                    messages=messages,
-                    format=_json_schema(req.schema),
-                    options=options,
+                    model=req.model, messages=messages, options=options, **extra
                 ),
             )
         except LLMUnavailableError as err:
@@ -596,8 +603,9 @@ class LLMClient:
             tokens = int(record.get("prompt_tokens") or 0)
             latency = float(record.get("latency_s") or 0.0)
         else:
-            response, latency = self._request(
-                "an embedding call", model, lambda: self._ollama.embed(model=model, input=texts)
+            via = self.embed_via or self
+            response, latency = via._request(
+                "an embedding call", model, lambda: via._ollama.embed(model=model, input=texts)
             )
             vectors = _checked_embeddings(response.embeddings, len(texts), model, self.host)
             tokens = response.prompt_eval_count or 0

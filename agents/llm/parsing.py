@@ -134,18 +134,31 @@ def parse_answer(
     check: Callable[[pydantic.BaseModel], None] | None = None,
     done_reason: str | None = None,
     num_predict: int | None = None,
+    free_text: bool = False,
 ) -> ParseResult:
     """Validate one cleaned answer (``strip_think`` already applied).
 
     Order: a cut-off answer is rejected outright (its JSON is incomplete even if it happens to
     parse); then JSON; if no JSON value is found, the free-text parser; then the schema; then
-    ``check``.
+    ``check``. With ``free_text`` (answers to plain-text output rules) the free-text parser
+    comes first and JSON is the second try: "0.4" is an effort, not a JSON number.
     """
     if done_reason == "length":
         limit = f" ({num_predict} tokens)" if num_predict else ""
+        shape = "a shorter answer" if free_text else "a shorter JSON object"
         return ParseResult(
-            None, f"the answer was cut off at the token limit{limit}; answer with a shorter JSON object"
+            None, f"the answer was cut off at the token limit{limit}; answer with {shape}"
         )
+    if free_text and text_parser is not None:
+        try:
+            parsed = text_parser(text)
+        except ValueError as err:
+            data, json_error = extract_json(text)
+            if not isinstance(data, dict):
+                return ParseResult(None, _clip(f"the answer does not follow the output rule: {err}"))
+        else:
+            data = parsed
+        return _validate(data, schema, check)
     data, error = extract_json(text)
     if data is _NOTHING and text_parser is not None:
         try:
@@ -161,6 +174,16 @@ def parse_answer(
         return ParseResult(
             None, f"the answer must be a JSON object, not {_json_kind(data)}", _jsonable(data)
         )
+    return _validate(data, schema, check)
+
+
+def _validate(
+    data: dict,
+    schema: type[pydantic.BaseModel],
+    check: Callable[[pydantic.BaseModel], None] | None,
+) -> ParseResult:
+    if not isinstance(data, dict):
+        return ParseResult(None, "the answer could not be read", _jsonable(data))
     try:
         value = schema.model_validate(data)
     except pydantic.ValidationError as err:
@@ -190,14 +213,12 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def feedback_messages(answer: str, error: str) -> list[dict]:
+def feedback_messages(answer: str, error: str, *, free_text: bool = False) -> list[dict]:
     """The two messages appended before a retry: the rejected answer and why it was rejected."""
     echoed = answer if len(answer) <= _MAX_ECHO_CHARS else answer[:_MAX_ECHO_CHARS] + "…"
+    again = ("Reply again, following the output rule exactly." if free_text
+             else "Reply again with only a JSON object in the required format.")
     return [
         {"role": "assistant", "content": echoed},
-        {
-            "role": "user",
-            "content": f"Your answer was rejected: {error}. "
-            "Reply again with only a JSON object in the required format.",
-        },
+        {"role": "user", "content": f"Your answer was rejected: {error}. {again}"},
     ]

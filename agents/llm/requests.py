@@ -26,8 +26,13 @@ class DecisionRequest:
     # Extra semantic validation; raise ValueError with a short message fed back to the model.
     check: Callable[[pydantic.BaseModel], None] | None = None
     num_predict: int | None = None  # overrides config.num_predict for this call
+    # True: the answer is free text (no ``format`` sent; ``text_parser`` reads it first, a JSON
+    # object is still accepted); False: ``schema`` is sent as the answer's format.
+    free_text: bool = False
 
     def __post_init__(self) -> None:
+        if self.free_text and self.text_parser is None:
+            raise TypeError(f"a free-text request ({self.phase!r}) needs a text_parser")
         if not isinstance(self.fallback, self.schema):
             raise TypeError(
                 f"fallback of {self.phase!r} must be a {self.schema.__name__}, "

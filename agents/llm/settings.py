@@ -25,6 +25,19 @@ class LLMConfig:
     model: str = "smollm2:135m"
     # One model per villager, cycled over villagers; empty = everyone uses ``model``.
     models: tuple[str, ...] = ()
+    # How villagers answer: "paper", free text to the paper's output rules (reasoning allowed,
+    # stripped before parsing); "schema", JSON bounded by a schema sent as the answer format
+    # (grammar-constrained on llama.cpp servers; what a 135M model needs to answer at all).
+    protocol: Literal["paper", "schema"] = "schema"
+    # Ollama's think switch: None = not sent (the model's own default); True lets a reasoning
+    # model think (give it a large num_predict); False asks it not to.
+    think: bool | None = None
+    # Embeddings (norm similarity, GovSim's memory relevance) have a server of their own, so
+    # decisions can go to an API without an embeddings endpoint: "auto" = the decisions' server
+    # if it serves ``embedding_model``, else the built-in all-MiniLM server; "embedded" = always
+    # the built-in one; "same" = the decisions' server; "ollama"/"openai" = ``embedding_host``.
+    embedding_backend: Literal["auto", "embedded", "same", "ollama", "openai"] = "auto"
+    embedding_host: str | None = None  # "ollama"/"openai": its base URL (None: llm.host)
     embedding_model: str = "all-minilm"
     temperature: float = bounded(0.7, 0.0, 2.0)
     top_p: float = bounded(0.95, 0.0, 1.0)

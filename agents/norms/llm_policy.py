@@ -1,15 +1,18 @@
 """LLM villagers of the norms scenario (Gupta et al., Sec. 4.2): every decision is a prompt.
 
 Each living villager makes at most four calls a round: effort, whom to punish, a proposal (its
-rewritten personal belief and a community policy) and a vote. Each phase's calls go to the LLM
-layer together (``LLMClient.decide_all``: concurrent, answers in villager-id order), so a run is
-reproducible and replayable. Social learning happens in context, through the table of peers'
-efforts and payoffs in every prompt; there is no strategy copying.
+rewritten personal belief and a community policy) and a vote; without group decision the last
+two become one belief update (its personal belief alone), so a villager still learns from its
+own history. Each phase's calls go to the LLM layer together (``LLMClient.decide_all``:
+concurrent, answers in villager-id order), so a run is reproducible and replayable. Social
+learning happens in context, through the table of peers' efforts and payoffs in every prompt;
+there is no strategy copying. Under ``llm.protocol = "paper"`` the villagers answer in free text
+to the paper's output rules; under "schema" in bounded JSON.
 
 Fallbacks when every attempt of a call fails (counted by the client, logged as warnings):
 effort = the villager's previous effort (``FIRST_EFFORT`` on day 1); punish = nobody;
-propose = keep the old belief and propose it; vote = its own proposal (first on the ballot if
-it proposed nothing).
+propose = keep the old belief and propose it; belief = keep it; vote = its own proposal (first
+on the ballot if it proposed nothing).
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import numpy as np
 from agents import llm_exchange
 from agents.norms.beliefs import draw_initial_beliefs
 from agents.norms.prompts import NormPrompts, Shown
-from agents.norms.schemas import (BELIEF_MAX, MIN_PREDICT, NOBODY, POLICY_MAX, TEXT_MIN,
-                                 EffortAnswer, ProposeAnswer, VoteAnswer, check_nonblank,
-                                 parse_effort_text, parse_propose_text, parse_vote_text,
-                                 punish_schema, punish_text_parser)
+from agents.norms.schemas import (MIN_PREDICT, NOBODY, TEXT_MIN, EffortAnswer, belief_schema,
+                                 belief_text_parser, check_nonblank, parse_effort_text,
+                                 propose_schema, propose_text_parser, punish_schema,
+                                 punish_text_parser, vote_schema, vote_text_parser)
 from agents.norms.view import Chronicle, view_for
 from agents.peer_text import one_line
 from agents.norms.policy import Norm, Proposal
@@ -32,7 +35,8 @@ from agents.norms.voting import distinct, match_vote, plurality
 from agents.norms.similarity import norm_similarity
 
 FIRST_EFFORT = 0.5  # effort fallback on day 1, when a villager has no previous effort
-EMBED_PHASE = "norms"  # call-log phase of the round's belief and norm embeddings
+EMBED_PHASE = "norms"
+WATCH_STREAM = 0x77A7C4  # tags the punishers' sample stream among the run's seeded streams  # call-log phase of the round's belief and norm embeddings
 
 
 class LLMPolicy:
@@ -40,6 +44,8 @@ class LLMPolicy:
 
     def __init__(self, model):
         self.prompts = NormPrompts(model.config)
+        self.text_max = self.prompts.text_max
+        self.free_text = model.config.llm.protocol == "paper"
         self.chronicle = Chronicle()
         self.norm_text: str | None = None  # the adopted community policy, verbatim
         self.ballot: list = []  # this round's distinct proposals (voting.Candidate)
@@ -69,7 +75,8 @@ class LLMPolicy:
             schema = punish_schema(choices)
             requests.append(self._request(model, agent, "punish", shown, schema,
                                           schema(punish=NOBODY), punish_text_parser(choices),
-                                          choices=ids))
+                                          choices=ids,
+                                          watched=self._watch(model, agent, agents)))
         targets = []
         for agent, d in zip(agents, self._decide_all(model, agents, requests)):
             target = None if d.value.punish == NOBODY else int(d.value.punish)
@@ -83,23 +90,53 @@ class LLMPolicy:
     def learn(self, model, agents: Sequence) -> None:
         """In-context learning needs no step: the peers' table is in every prompt."""
 
+    def _watch(self, model, agent, agents: Sequence) -> tuple[tuple[int, float], ...]:
+        """The few peers a punisher watched today, in id order. Drawn from a stream seeded by
+        the run's seed, the day and the villager: reproducible, and the model's own draws (tie
+        breaks) stay where they were."""
+        others = [p for p in agents if p is not agent]
+        size = min(self.prompts.show.punish_sample, len(others))
+        if size == 0:
+            return ()
+        rng = np.random.default_rng([model.config.seed, model.round, agent.unique_id, WATCH_STREAM])
+        picked = sorted(rng.choice(len(others), size=size, replace=False))
+        return tuple((others[i].unique_id, float(others[i].effort)) for i in picked)
+
+    def _old_belief(self, agent) -> str:
+        old = one_line(agent.belief_text or "", self.text_max)
+        if len(old) < TEXT_MIN:  # cannot happen with validated answers; keep the schema's bound
+            old = self.initial_beliefs[agent.unique_id]
+        return old
+
     def propose(self, model, agents: Sequence) -> list[Proposal]:
         shown = Shown.for_model(model)
+        schema = propose_schema(self.text_max)
         requests = []
         for agent in agents:
-            old = one_line(agent.belief_text or "", min(BELIEF_MAX, POLICY_MAX))
-            if len(old) < TEXT_MIN:  # cannot happen with validated answers; keep the schema's bound
-                old = self.initial_beliefs[agent.unique_id]
-            keep = ProposeAnswer(personal=old, community=old)
-            requests.append(self._request(model, agent, "propose", shown, ProposeAnswer, keep,
-                                          parse_propose_text, check=check_nonblank))
+            old = self._old_belief(agent)
+            keep = schema(personal=old, community=old)
+            requests.append(self._request(model, agent, "propose", shown, schema, keep,
+                                          propose_text_parser(self.text_max),
+                                          check=check_nonblank))
         proposals = []
         for agent, d in zip(agents, self._decide_all(model, agents, requests)):
             # Stored as shown to others: one line, capped (see agents/peer_text.py).
-            agent.belief_text = one_line(d.value.personal, BELIEF_MAX)
-            community = one_line(d.value.community, POLICY_MAX)
+            agent.belief_text = one_line(d.value.personal, self.text_max)
+            community = one_line(d.value.community, self.text_max)
             proposals.append(Proposal(agent.unique_id, community, personal=agent.belief_text))
         return proposals
+
+    def update_beliefs(self, model, agents: Sequence) -> None:
+        """Without group decision: each villager rewrites its personal belief from what it saw
+        (no proposal, no vote), as the paper's villagers learn from their own history."""
+        shown = Shown.for_model(model)
+        schema = belief_schema(self.text_max)
+        requests = [self._request(model, a, "belief", shown, schema,
+                                  schema(personal=self._old_belief(a)),
+                                  belief_text_parser(self.text_max), check=check_nonblank)
+                    for a in agents]
+        for agent, d in zip(agents, self._decide_all(model, agents, requests)):
+            agent.belief_text = one_line(d.value.personal, self.text_max)
 
     def adopt(self, model, agents: Sequence, proposals: list[Proposal]) -> Norm:
         self.ballot = distinct([(p.agent, p.community) for p in proposals])
@@ -113,9 +150,11 @@ class LLMPolicy:
         shown = Shown.for_model(model)
         texts = [c.text for c in self.ballot]
         own = {p.agent: p.community for p in proposals}
-        requests = [self._request(model, a, "vote", shown, VoteAnswer,
-                                  VoteAnswer(policy=own.get(a.unique_id, texts[0])),
-                                  parse_vote_text, check=check_nonblank, ballot=texts)
+        schema = vote_schema(self.text_max)
+        requests = [self._request(model, a, "vote", shown, schema,
+                                  schema(policy=own.get(a.unique_id, texts[0])),
+                                  vote_text_parser(self.text_max), check=check_nonblank,
+                                  ballot=texts)
                     for a in agents]
         decisions = self._decide_all(model, agents, requests)
         matches = [match_vote(d.value.policy, self.ballot) for d in decisions]
@@ -160,17 +199,21 @@ class LLMPolicy:
         return past[-1].effort if past else FIRST_EFFORT
 
     def _request(self, model, agent, phase: str, shown: Shown, schema, fallback,
-                 text_parser: Callable[[str], dict] | None, *, check=None, **ask):
+                 text_parser: Callable[[str], dict] | None, *, check=None, watched=(), **ask):
         from agents.llm.requests import DecisionRequest
 
         view = view_for(model, agent, phase, self.chronicle, agent.belief_text or "",
-                        self.norm_text)
+                        self.norm_text, watched)
+        budget = model.config.llm.num_predict
         return DecisionRequest(
             agent_id=agent.unique_id, round=model.round, phase=phase,
             model=agent.llm_model or model.config.llm.model,
             messages=self.prompts.messages(phase, view, shown, **ask),
             schema=schema, fallback=fallback, text_parser=text_parser, check=check,
-            num_predict=max(MIN_PREDICT[phase], model.config.llm.num_predict),
+            # Free text: the model's answer budget as configured (reasoning needs room);
+            # a grammar ends short answers itself, so the schema keeps a floor per phase.
+            num_predict=budget if self.free_text else max(MIN_PREDICT[phase], budget),
+            free_text=self.free_text,
         )
 
     def _decide_all(self, model, agents: Sequence, requests: list) -> list:

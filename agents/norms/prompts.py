@@ -7,7 +7,11 @@ told the catch rule, the catchability, the growth rate or how the lake regrows.
 
 Ablations change what is shown (see ``Shown``): without social learning the table of peers'
 efforts and payoffs is left out (a villager sees only its own outcomes); without group decision
-the community policy is never mentioned. Text written by villagers enters only through
+the community policy is never mentioned. The punishment prompt always lists the few peers the
+punisher watched today, whatever the ablation. The answer protocol (``llm.protocol``) picks each
+phase's output rule ("paper": free text; "schema": a JSON object) and, through ``[prompt]``,
+whether the capacity, the stock history and the catch in fish are shown (see
+agents/norms/prompt_settings.py). Text written by villagers enters only through
 ``agents.peer_text.quoted``; all substitution is single-pass ``string.Template``, so a ``$`` in
 such text is never expanded.
 """
@@ -22,13 +26,12 @@ from pathlib import Path
 from string import Template
 from typing import Sequence
 
-from agents.norms.schemas import BELIEF_MAX, POLICY_MAX
 from agents.norms.view import View
 from agents.peer_text import quoted
 
 PROMPT_DIR = Path(__file__).parent / "templates"
-PHASES = ("effort", "punish", "propose", "vote")
-QUOTE_MAX = max(BELIEF_MAX, POLICY_MAX)  # longest villager text shown in a prompt
+PHASES = ("effort", "punish", "propose", "belief", "vote")
+PROTOCOLS = ("paper", "schema")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ class Shown:
 @dataclass(frozen=True)
 class _Phase:
     task: Template
+    rule: dict[str, Template]  # per protocol
     ask: Template
+    reminder: dict[str, Template]  # per protocol
 
 
 def _read(name: str) -> str:
@@ -77,7 +82,10 @@ def templates() -> tuple[Template, Template, dict[str, Template], dict[str, _Pha
     phases = {}
     for phase in PHASES:
         parts = _sections(f"{phase}.txt")
-        phases[phase] = _Phase(Template(parts["task"]), Template(parts["ask"]))
+        phases[phase] = _Phase(Template(parts["task"]),
+                               {p: Template(parts["rule_" + p]) for p in PROTOCOLS},
+                               Template(parts["ask"]),
+                               {p: Template(parts["reminder_" + p]) for p in PROTOCOLS})
     return Template(_read("preamble.txt")), Template(_read("observation.txt")), blocks, phases
 
 
@@ -104,8 +112,11 @@ class NormPrompts:
 
     def __init__(self, config):
         n = config.norms
+        self.protocol = config.llm.protocol
+        self.show = config.prompt.resolved(self.protocol)
+        self.text_max = self.show.text_max  # longest villager text shown in a prompt
         self.numbers = {"consumption": _fish(n.consumption), "penalty": _fish(n.penalty),
-                        "punish_cost": _fish(n.punish_cost), "max_chars": str(QUOTE_MAX)}
+                        "punish_cost": _fish(n.punish_cost), "max_chars": str(self.text_max)}
         self.preamble, self.layout, self.blocks, self.phases = templates()
 
     def _block(self, name: str, **values) -> str:
@@ -118,32 +129,44 @@ class NormPrompts:
             self.numbers,
             punishment_rule=self._block("punishment_rule") if shown.punishment else "",
             belief_rule=self._block("belief_rule_norm" if shown.norm else "belief_rule_alone"),
-            observe_rule=self._block("observe_peers" if shown.peers else "observe_self"),
+            observe_rule=self._block(self._observe_rule(shown)),
         )
         guide = self._block("guide_norm" if shown.norm else "guide_alone")
-        task = self.phases[phase].task.substitute(self.numbers, guide=guide)
-        return _tidy(pre) + "\n\n" + task
+        spec = self.phases[phase]
+        task = spec.task.substitute(self.numbers, guide=guide)
+        rule = spec.rule[self.protocol].substitute(self.numbers)
+        return _tidy(pre) + "\n\n" + task + "\n" + rule
+
+    def _observe_rule(self, shown: Shown) -> str:
+        if shown.peers:
+            return "observe_peers"
+        watching = shown.punishment and self.show.punish_sample > 0
+        return "observe_self_watch" if watching else "observe_self"
 
     # -- user message ---------------------------------------------------------------------------
 
     def observation(self, view: View, shown: Shown) -> str:
         if shown.norm:
-            norm = (self._block("norm", text=quoted(view.norm, QUOTE_MAX)) if view.norm is not None
+            norm = (self._block("norm", text=quoted(view.norm, self.text_max)) if view.norm is not None
                     else self._block("no_norm"))
         else:
             norm = ""
         return _tidy(self.layout.substitute(
             day=view.day, id=view.id,
-            belief=self._block("belief", text=quoted(view.belief, QUOTE_MAX)),
+            belief=self._block("belief", text=quoted(view.belief, self.text_max)),
             norm=norm,
             lake=self._lake(view),
             record=self._record(view),
             peers=self._peers(view) if shown.peers else "",
+            watched=self._watched(view),
         ))
 
     def _lake(self, view: View) -> str:
-        lines = [self._block("lake", stock=_fish(view.stock), capacity=_fish(view.capacity))]
-        if view.lake_history:
+        line = self._block("lake", stock=_fish(view.stock))
+        if self.show.capacity:
+            line += " " + self._block("lake_capacity", capacity=_fish(view.capacity))
+        lines = [line]
+        if self.show.lake_history and view.lake_history:
             items = ", ".join(self._block("lake_history_item", day=d, stock=_fish(s))
                               for d, s in view.lake_history)
             lines.append(self._block("lake_history", history=items))
@@ -154,11 +177,20 @@ class NormPrompts:
         for rec in view.record:
             given = (self._block("punished_villager", id=rec.target) if rec.target is not None
                      else self._block("punished_nobody"))
-            lines.append(self._block("record_day", day=rec.day, effort=_effort(rec.effort),
-                                     catch=_fish(rec.catch), received=rec.received, given=given))
+            if self.show.catch:
+                lines.append(self._block("record_day", day=rec.day, effort=_effort(rec.effort),
+                                         catch=_fish(rec.catch), received=rec.received,
+                                         given=given))
+            else:
+                lines.append(self._block("record_day_effort", day=rec.day,
+                                         effort=_effort(rec.effort), received=rec.received,
+                                         given=given, payoff=_fish(rec.payoff)))
         if view.today is not None:
-            lines.append(self._block("record_fished", effort=_effort(view.today[0]),
-                                     catch=_fish(view.today[1])))
+            if self.show.catch:
+                lines.append(self._block("record_fished", effort=_effort(view.today[0]),
+                                         catch=_fish(view.today[1])))
+            else:
+                lines.append(self._block("record_fished_effort", effort=_effort(view.today[0])))
         elif not view.record:
             lines.append(self._block("record_none"))
         lines.append(self._block("record_payoff", payoff=_fish(view.payoff)))
@@ -179,15 +211,25 @@ class NormPrompts:
                                      payoff=_fish(row.payoff)))
         return "\n".join(lines)
 
+    def _watched(self, view: View) -> str:
+        if not view.watched:
+            return ""
+        lines = [self._block("watched_header")]
+        lines += [self._block("watched_row", id=i, effort=_effort(e)) for i, e in view.watched]
+        return "\n".join(lines)
+
     def user(self, phase: str, view: View, shown: Shown, *, choices: Sequence[str] = (),
              ballot: Sequence[str] = ()) -> str:
         """The user message; ``choices`` (punish) and ``ballot`` (vote) are what may be picked."""
-        ask = self.phases[phase].ask.substitute(
+        spec = self.phases[phase]
+        ask = spec.ask.substitute(
             self.numbers,
             choices=", ".join(choices),
-            ballot="\n".join(self._block("ballot_item", text=quoted(t, QUOTE_MAX)) for t in ballot),
+            ballot="\n".join(self._block("ballot_item", text=quoted(t, self.text_max))
+                             for t in ballot),
         )
-        return self.observation(view, shown) + "\n\n" + ask
+        reminder = spec.reminder[self.protocol].substitute(self.numbers)
+        return self.observation(view, shown) + "\n\n" + ask + " " + reminder
 
     def messages(self, phase: str, view: View, shown: Shown, **kw) -> list[dict]:
         return [{"role": "system", "content": self.system(phase, shown)},

@@ -1,8 +1,11 @@
-"""Bounded answer schemas of the four LLM decisions, their free-text parsers and fallbacks.
+"""Bounded answer schemas of the LLM decisions, their free-text parsers and fallbacks.
 
-Every string has a maximum length and every number a range: the schema is sent to the server as
-the answer's format, and small models ramble without such bounds. The free-text parsers serve
-models that ignore the format; they return a dict for the schema or raise ValueError.
+Every string has a maximum length and every number a range. Under the "schema" protocol the
+schema is sent to the server as the answer's format (small models ramble without such bounds);
+under the "paper" protocol villagers answer in free text, the parsers below read it and the
+schema validates the result. The parsers return a dict for the schema or raise ValueError.
+Text bounds depend on the protocol (``agents.norms.prompt_settings.TEXT_MAX``), so the text
+schemas are built per bound.
 """
 
 from __future__ import annotations
@@ -14,14 +17,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 TEXT_MIN = 12  # characters of a belief or policy: a grammar-bound 135M model otherwise says "True"
-BELIEF_MAX = 150  # characters of a personal belief
-POLICY_MAX = 150  # characters of a proposed community policy
-VOTE_MAX = 180  # characters of a vote (a copied policy, with room for stray quotes)
+VOTE_SLACK = 30  # a vote may exceed the longest policy by this much (stray quotes, a label)
 NOBODY = "none"
 
-# Answer tokens a phase gets at least, whatever llm.num_predict says: room for a full-length
-# answer (the schema's grammar ends short answers by itself).
-MIN_PREDICT = {"effort": 0, "punish": 0, "propose": 256, "vote": 160}
+# Answer tokens a phase gets at least under the "schema" protocol, whatever llm.num_predict
+# says: room for a full-length answer (the grammar ends short answers by itself).
+MIN_PREDICT = {"effort": 0, "punish": 0, "propose": 256, "belief": 160, "vote": 160}
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -39,15 +40,28 @@ class EffortAnswer(BaseModel):
                           json_schema_extra={"enum": list(EFFORT_STEPS)})
 
 
-class ProposeAnswer(BaseModel):
-    model_config = _STRICT
-    personal: str = Field(min_length=TEXT_MIN, max_length=BELIEF_MAX)
-    community: str = Field(min_length=TEXT_MIN, max_length=POLICY_MAX)
+def _text(limit: int):
+    return (str, Field(min_length=TEXT_MIN, max_length=limit))
 
 
-class VoteAnswer(BaseModel):
-    model_config = _STRICT
-    policy: str = Field(min_length=1, max_length=VOTE_MAX)
+@cache
+def propose_schema(limit: int) -> type[BaseModel]:
+    """The proposal: a rewritten personal belief and a community policy, each <= ``limit``."""
+    return create_model("ProposeAnswer", __config__=_STRICT, personal=_text(limit),
+                        community=_text(limit))
+
+
+@cache
+def belief_schema(limit: int) -> type[BaseModel]:
+    """The belief update of villagers who do not vote (no group decision): the personal
+    belief alone."""
+    return create_model("BeliefAnswer", __config__=_STRICT, personal=_text(limit))
+
+
+@cache
+def vote_schema(limit: int) -> type[BaseModel]:
+    return create_model("VoteAnswer", __config__=_STRICT,
+                        policy=(str, Field(min_length=1, max_length=limit + VOTE_SLACK)))
 
 
 @cache
@@ -87,20 +101,44 @@ def punish_text_parser(choices: tuple[str, ...]):
     return parse
 
 
-def parse_propose_text(text: str) -> dict:
+def _labelled(text: str) -> dict[str, str]:
+    return {m.group(1).lower(): m.group(2).strip() for m in _LABELLED.finditer(text)}
+
+
+@cache
+def propose_text_parser(limit: int):
     """``Personal: ...`` and ``Community: ...`` lines, the paper's own answer format."""
-    found = {m.group(1).lower(): m.group(2).strip() for m in _LABELLED.finditer(text)}
-    if "personal" not in found or "community" not in found:
-        raise ValueError("expected a 'Personal:' line and a 'Community:' line")
-    return {"personal": found["personal"][:BELIEF_MAX], "community": found["community"][:POLICY_MAX]}
+    def parse(text: str) -> dict:
+        found = _labelled(text)
+        if "personal" not in found or "community" not in found:
+            raise ValueError("expected a 'Personal:' line and a 'Community:' line")
+        return {"personal": found["personal"][:limit], "community": found["community"][:limit]}
+    return parse
 
 
-def parse_vote_text(text: str) -> dict:
+@cache
+def belief_text_parser(limit: int):
+    """A ``Personal: ...`` line; a bare one-line answer is taken as the belief itself."""
+    def parse(text: str) -> dict:
+        found = _labelled(text)
+        if "personal" in found:
+            return {"personal": found["personal"][:limit]}
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        if len(lines) != 1:
+            raise ValueError("expected a 'Personal:' line")
+        return {"personal": lines[0][:limit]}
+    return parse
+
+
+@cache
+def vote_text_parser(limit: int):
     """The answer itself is the vote (matching to a proposal happens later)."""
-    text = text.strip()
-    if not text:
-        raise ValueError("the answer is empty")
-    return {"policy": text[:VOTE_MAX]}
+    def parse(text: str) -> dict:
+        text = text.strip()
+        if not text:
+            raise ValueError("the answer is empty")
+        return {"policy": text[: limit + VOTE_SLACK]}
+    return parse
 
 
 def check_nonblank(answer: BaseModel) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # How far back a villager's prompt reaches: the paper shows a snapshot, not a transcript; a
-# few days of the lake and of one's own record let a villager see a trend at little cost.
+# few days of one's own record let a villager see a trend at little cost. The lake's history is
+# a prompt switch (prompt.show_lake_history), off under the paper's protocol.
 LAKE_DAYS = 5
 RECORD_DAYS = 3
 
@@ -25,6 +26,7 @@ class DayRecord:
     catch: float
     received: int  # how many villagers punished it
     target: int | None  # whom it punished (None: nobody)
+    payoff: float = float("nan")  # total payoff at the day's end
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class View:
     today: tuple[float, float] | None  # (effort, catch) once it has fished today
     payoff: float
     peers: tuple[PeerRow, ...]  # every villager, itself included, in id order
+    # Punishment: the peers it watched today, (id, today's effort), drawn with the run's RNG.
+    watched: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass
@@ -71,11 +75,13 @@ class Chronicle:
                 continue  # died earlier: nothing new to record
             target = self.targets.get(agent.unique_id) if agent.given else None
             self.records.setdefault(agent.unique_id, []).append(
-                DayRecord(day, float(agent.effort), float(agent.harvest), int(agent.received), target))
+                DayRecord(day, float(agent.effort), float(agent.harvest), int(agent.received), target,
+                          float(agent.wealth)))
         self.targets = {}
 
 
-def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: str | None) -> View:
+def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: str | None,
+             watched: tuple[tuple[int, float], ...] = ()) -> View:
     """The ``View`` of ``agent`` for ``phase`` ("effort" comes before today's harvest)."""
     fished = phase != "effort"
     peers = []
@@ -100,4 +106,5 @@ def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: 
         today=(float(agent.effort), float(agent.harvest)) if fished else None,
         payoff=float(agent.wealth),
         peers=tuple(peers),
+        watched=watched,
     )

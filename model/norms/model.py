@@ -10,8 +10,8 @@ from agents.norms.policy import Norm
 from model.engine import Engine
 from model.norms.lake import Lake
 from model.norms.metrics import gini
-from model.norms.phases import (GroupDecision, Harvest, IndividualLearning, Punishment,
-                                Regeneration, SocialLearning, Starvation)
+from model.norms.phases import (BeliefUpdate, GroupDecision, Harvest, IndividualLearning,
+                                Punishment, Regeneration, SocialLearning, Starvation)
 
 NO_NORM = Norm("No community policy has been adopted yet.", None)
 
@@ -93,10 +93,13 @@ class NormsModel(Engine):
         self.policy = make_policy(self.config, self)
 
         mods = self.config.modules
+        # LLM villagers without a vote still rewrite their beliefs, where the vote would be.
+        rewrite = self.config.policy == "llm" and not mods.group_decision
         self.modules = [Harvest(), *( [Punishment()] if mods.punishment else []), Starvation(),
                         IndividualLearning(),
                         *([SocialLearning()] if mods.social_learning else []),
-                        *([GroupDecision()] if mods.group_decision else []), Regeneration()]
+                        *([GroupDecision()] if mods.group_decision else []),
+                        *([BeliefUpdate()] if rewrite else []), Regeneration()]
 
         self.datacollector = DataCollector(
             model_reporters={**MODEL_REPORTERS, **self.llm_reporters()},
