@@ -29,8 +29,8 @@ def _tokenizer():
     try:
         from tokenizers import Tokenizer
 
-        from agents.llm.bert_gguf import cache_dir
-        from agents.llm.embedded_models import smollm2_gguf
+        from agents.llm.embedded.bert_gguf import cache_dir
+        from agents.llm.embedded.models import smollm2_gguf
 
         gguf_path = smollm2_gguf()
         stat = gguf_path.stat()

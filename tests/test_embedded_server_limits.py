@@ -24,7 +24,8 @@ import pytest
 from agents.govsim.schemas import harvest_schema, limit_schema, notes_schema, summary_schema, utterance_schema
 from agents.llm.embedded.limits import DEFAULT_LIMITS, check_schema
 from agents.llm.embedded.shapes import ApiError
-from agents.norms.schemas import EffortAnswer, ProposeAnswer, VoteAnswer, punish_schema
+from agents.norms.schemas import (EffortAnswer, belief_schema, propose_schema, punish_schema,
+                                  vote_schema)
 
 CHAT = "smollm2:135m"
 HELLO = [{"role": "user", "content": "Say hello."}]
@@ -95,7 +96,7 @@ def patient_client(ollama_host):
 
 def test_the_projects_own_schemas_pass_the_bounds():
     names = tuple(f"Villager{i}" for i in range(20))
-    schemas = [EffortAnswer, ProposeAnswer, VoteAnswer,
+    schemas = [EffortAnswer, propose_schema(450), belief_schema(450), vote_schema(450),
                punish_schema(tuple(str(i) for i in range(200)) + ("none",)),  # 200 villagers
                harvest_schema(100, 300), utterance_schema(names, 300), summary_schema(200),
                limit_schema(100, 300), notes_schema(160)]
@@ -119,7 +120,7 @@ def test_the_projects_own_schemas_pass_the_bounds():
         nested = {"type": "array", "items": nested}
     with pytest.raises(ApiError, match="nests deeper"):
         check_schema(nested, limits)
-    print(f"\nlimits: the project's 9 answer schemas are {min(sizes)}-{max(sizes)} bytes "
+    print(f"\nlimits: the project's 10 answer schemas are {min(sizes)}-{max(sizes)} bytes "
           f"(limit {limits.max_schema_bytes}); enum/anyOf/oneOf/allOf over "
           f"{limits.max_schema_choices} members and nesting over {limits.max_schema_depth} refused")
 
