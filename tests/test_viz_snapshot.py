@@ -47,5 +47,5 @@ def test_a_govsim_month_becomes_a_view_the_figures_draw(ollama_host):
     effort_ax = plots.villagers_figure(view).axes[0]
     assert effort_ax.get_title(loc="left") == "Requested this month"
     assert effort_ax.get_xlabel() == "tons"
-    assert plots.punishment_figure(view).axes[0].get_title(loc="left") == "GovSim has no punishment"
+    assert plots.punishment_figure(view).get_suptitle() == "GovSim has no punishment"
     assert "tons" in plots.lake_figure(view).axes[0].get_title(loc="left")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import threading
 
 from model.config import RunConfig
@@ -27,7 +28,8 @@ def shared_host(config: RunConfig) -> str | None:
     from agents.llm.host import open_llm_host
 
     llm = config.llm
-    key = (llm.backend, llm.host, llm.base_url)  # resolved once, when first opened
+    # Everything the server's address depends on (it is resolved once, when first opened).
+    key = (llm.backend, llm.host, llm.base_url, os.environ.get("OLLAMA_HOST"))
     with _lock:
         if key not in _hosts:
             _hosts[key] = _open.enter_context(open_llm_host(llm))

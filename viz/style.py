@@ -18,7 +18,7 @@ CSS = f"""
 .cl-title {{ font-size: 20px; font-weight: 700; margin-right: 12px; }}
 .cl-round {{ font-size: 19px; font-weight: 700; }}
 .cl-changed {{ background: #F0E442; padding: 2px 10px; border-radius: 4px; font-weight: 700; }}
-.cl-speed {{ width: 130px; padding-top: 8px; }}
+.cl-speed {{ width: 130px; }}
 .cl-speed .v-input {{ margin: 0; padding: 0; }}
 .cl-speed .v-text-field__details {{ display: none; }}
 .v-tab {{ font-size: 17px !important; text-transform: none !important; min-width: 110px; }}
