@@ -29,12 +29,8 @@ def uses_llm(config: RunConfig) -> bool:
     return config.scenario == "govsim" or config.policy == "llm"
 
 
-def models_needed(config: RunConfig) -> list[str]:
-    """Every model a run of ``config`` calls: the villagers' models, then the embedding model."""
-    return list(dict.fromkeys([*decision_models(config), config.llm.embedding_model]))
-
-
 def decision_models(config: RunConfig) -> list[str]:
+    """The villagers' models, each once (``llm.models`` is cycled over the villagers)."""
     llm = config.llm
     return list(dict.fromkeys(llm.models or (llm.model,)))
 

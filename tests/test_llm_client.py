@@ -401,7 +401,7 @@ def _free_port() -> int:
 
 def test_a_run_session_replays_its_folder_without_a_server(tmp_path) -> None:
     from model.config import RunConfig
-    from model.llm_session import models_needed, open_session
+    from model.llm_session import decision_models, open_session
 
     with CallLog(tmp_path / "calls.jsonl") as log:
         with LLMClient(config(), transport=FakeOllama(_varied_chat).transport(), call_log=log, seed=4) as c:
@@ -414,7 +414,7 @@ def test_a_run_session_replays_its_folder_without_a_server(tmp_path) -> None:
     assert replayed == recorded
     assert (tmp_path / "calls.jsonl").read_text() == lines  # served, not appended again
     cycled = replace(RunConfig(), llm=config(models=("a:1b", "b:2b", "a:1b")))
-    assert models_needed(cycled) == ["a:1b", "b:2b", "all-minilm"]
+    assert decision_models(cycled) == ["a:1b", "b:2b"]
 
 
 @pytest.mark.llm
