@@ -29,14 +29,15 @@ from agents.errors import BadInputError
 
 PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "ollama", "pydantic", "xllamacpp", "solara")
 MANIFEST = "manifest.json"
+CALL_LOG = "calls.jsonl"  # every LLM call of the run, one JSON line each
 MANIFEST_KIND = "commons-lab run"  # marks a manifest as ours: only such folders are ever replaced
 COMPLETED = "completed"  # the manifest status of a run that reached its end
 RUNNING, INTERRUPTED = "running", "interrupted"
 # Every file a run writes: its tables (as Parquet or CSV), the call log, summary and manifest.
 # Replacing a run removes these and nothing else a user may have put beside them.
-RUN_TABLES = ("rounds", "agents", "events", "harvests", "utterances", "discussions")
+RUN_TABLES = ("rounds", "agents", "events", "harvests", "utterances", "discussions", "memories")
 RUN_FILES = (*(f"{t}.{ext}" for t in RUN_TABLES for ext in ("parquet", "csv")),
-             "calls.jsonl", "summary.json", MANIFEST)
+             CALL_LOG, "summary.json", MANIFEST)
 
 
 class OutputExistsError(BadInputError, FileExistsError):

@@ -14,9 +14,7 @@ from typing import Any, Callable
 
 from model.config import ConfigError, RunConfig
 from model.llm_session import open_session, uses_llm
-from model.run_folder import COMPLETED, RunFolder, new_manifest
-
-CALL_LOG = "calls.jsonl"
+from model.run_folder import CALL_LOG, COMPLETED, RunFolder, new_manifest
 
 
 def build_model(config: RunConfig, **kwargs: Any):

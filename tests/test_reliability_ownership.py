@@ -41,3 +41,18 @@ def test_overwrite_removes_the_run_files_and_nothing_else(tmp_path):
     assert notes.read_text() == "my observations" and "figure.csv" in names
     assert "rounds.csv" not in names  # the old run's CSV copies went with it
     assert {"rounds.parquet", "agents.parquet", "events.parquet", "manifest.json"} <= names
+
+
+def test_overwrite_removes_every_table_a_govsim_run_writes(tmp_path):
+    from model.config import RunConfig
+    from model.run_folder import RunFolder, new_manifest
+
+    folder = tmp_path / "govsim"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps(new_manifest(RunConfig(scenario="govsim"))))
+    tables = ["rounds", "agents", "events", "harvests", "utterances", "discussions", "memories"]
+    for name in tables:
+        (folder / f"{name}.parquet").write_bytes(b"old")
+    (folder / "notes.md").write_text("keep")
+    RunFolder(folder, overwrite=True).create()
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.md"]

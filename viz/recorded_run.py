@@ -15,9 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from model.config import ConfigError, RunConfig, build
-from model.run_folder import MANIFEST, is_run_manifest, read_manifest
+from model.run_folder import CALL_LOG, MANIFEST, is_run_manifest, read_manifest
 
-CALL_LOG = "calls.jsonl"
 MAX_UPLOAD_BYTES = 200 * 2**20  # a 50-round LLM run's folder is a few MB
 
 
