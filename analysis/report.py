@@ -420,6 +420,36 @@ figcaption,.caption{font-size:.85em;color:#555}.notes li{font-size:.9em}code{fon
 """
 
 
+_COST_COLUMNS = {"llm_calls": "calls", "llm_prompt_tokens": "prompt tokens",
+                 "llm_cached_tokens": "from the server's cache",
+                 "llm_answer_tokens": "answer tokens", "llm_cache_hits": "response-cache hits",
+                 "llm_embed_calls": "embed calls", "llm_embed_cache_hits": "embed cache hits"}
+
+
+def llm_cost_section(runs: pd.DataFrame, tables: dict) -> Section | None:
+    """What the LLM calls cost, per scenario and model: calls, tokens, and how much of the
+    prompts the servers read from their prefix caches or the response cache answered."""
+    have = [c for c in _COST_COLUMNS if c in runs.columns]
+    if "llm_calls" not in have or not runs["llm_calls"].fillna(0).sum():
+        return None
+    used = runs[runs["llm_calls"].fillna(0) > 0]
+    grouped = used.groupby(["scenario", "model"], sort=False)
+    table = grouped[have].sum(min_count=1).fillna(0).astype("int64")
+    table.insert(0, "runs", grouped.size())
+    if "llm_cached_tokens" in have:
+        prompt = table["llm_prompt_tokens"].where(table["llm_prompt_tokens"] > 0)
+        table["cached share"] = (table["llm_cached_tokens"] / prompt).round(3)
+    table = table.rename(columns=_COST_COLUMNS).reset_index()
+    tables["llm_cost"] = table
+    sec = Section("LLM cost")
+    sec.text("Calls and tokens summed over the runs. \"From the server's cache\" counts prompt "
+             "tokens a server read from its prefix cache rather than evaluating them (servers "
+             "that do not report it count 0); response-cache hits are calls answered from "
+             "llm.cache without a server.")
+    sec.table("llm_cost", table)
+    return sec
+
+
 def _img_data(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
@@ -517,6 +547,8 @@ def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str 
         sections += norms_sections(norms, alpha, figs, tables, notes)
     if not gov.runs.empty:
         sections += govsim_sections(gov, figs, tables, notes)
+    if (cost := llm_cost_section(rs.runs, tables)) is not None:
+        sections.append(cost)
     timings["figures"] = figs.seconds
     timings["statistics"] = time.perf_counter() - t1 - figs.seconds
 

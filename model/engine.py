@@ -56,8 +56,11 @@ class Engine(mesa.Model):
     """
 
     # LLM counters recorded per round as ``LLM_<name>`` columns (``agents.llm.stats``).
-    LLM_COUNTERS: tuple[str, ...] = ("calls", "prompt_tokens", "answer_tokens", "retries",
-                                     "fallbacks", "parse_failures")
+    # cached_tokens: prompt tokens the server read from its prefix cache; cache_hits and
+    # embed_cache_hits: calls answered by the response cache (llm.cache), not by a server.
+    LLM_COUNTERS: tuple[str, ...] = ("calls", "prompt_tokens", "cached_tokens", "answer_tokens",
+                                     "retries", "fallbacks", "parse_failures", "embed_calls",
+                                     "cache_hits", "embed_cache_hits")
 
     def __init__(self, config: RunConfig | None = None, rng: int | None = None, llm_client=None,
                  *, collect: Literal["every", "last"] = "every"):

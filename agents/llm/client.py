@@ -46,6 +46,7 @@ from agents.llm.host import is_embedded, resolve_host
 from agents.llm.parsing import feedback_messages, parse_answer, strip_think
 from agents.llm.replay import ReplaySource
 from agents.llm.requests import Decision, DecisionRequest
+from agents.llm.response_cache import ResponseCache, request_key
 from agents.llm.stats import CallStats
 from agents.llm.settings import LLMConfig
 
@@ -132,6 +133,22 @@ class _Answer:
     answer_tokens: int
     latency_s: float
     replayed: bool
+    cached_tokens: int | None = None  # prompt tokens the server took from its prefix cache
+    cache_hit: bool = False  # served by the response cache (llm.cache), not the server
+
+    @property
+    def evaluated_tokens(self) -> int | None:
+        """Prompt tokens the server evaluated (None when it did not say what it cached)."""
+        return None if self.cached_tokens is None else self.prompt_tokens - self.cached_tokens
+
+    def cache_value(self) -> dict[str, Any]:
+        return {"raw": self.raw, "thinking": self.thinking, "done_reason": self.done_reason,
+                "prompt_tokens": self.prompt_tokens, "answer_tokens": self.answer_tokens,
+                "cached_tokens": self.cached_tokens, "latency_s": self.latency_s}
+
+
+def _cached_count(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and value >= 0 else None
 
 
 def _checked_embeddings(rows: Any, count: int, model: str, host: str) -> list[list[float]]:
@@ -167,7 +184,9 @@ class LLMClient:
     ``call_log``: where every attempt is recorded (None: not recorded).
     ``replay``: recorded answers to serve; strict (no server at all) or resume (missing keys go
     live). With ``config.backend == "replay"`` and no ``replay``, ``config.replay_log`` is loaded
-    strictly. Extra keyword arguments go to ``httpx.Client`` (e.g. ``transport=`` in tests).
+    strictly. ``cache``: stored answers of earlier runs (``llm.cache``; None: opened from the
+    config when it names a folder). Extra keyword arguments go to ``httpx.Client`` (e.g.
+    ``transport=`` in tests).
     """
 
     # Transport retries per request (timeouts, HTTP 5xx, dropped connections) and the pause
@@ -183,6 +202,7 @@ class LLMClient:
         seed: int = 0,
         call_log: CallLog | None = None,
         replay: ReplaySource | None = None,
+        cache: ResponseCache | None = None,
         **httpx_kwargs: Any,
     ) -> None:
         self.config = config
@@ -193,6 +213,16 @@ class LLMClient:
                 raise LLMSetupError('llm.backend = "replay" needs llm.replay_log (a calls.jsonl)')
             replay = ReplaySource.from_file(config.replay_log, strict=True)
         self.replay = replay
+        # A strict replay asks no server, so it needs no cache either.
+        if cache is None and config.cache and not (replay is not None and replay.strict):
+            cache = ResponseCache(config.cache)
+            self._owns_cache = True
+        else:
+            self._owns_cache = False
+        self.cache = cache
+        self._digests: dict[str, str] = {}  # model -> digest, as the server listed it
+        self._listed = False
+        self._thread = threading.local()  # the cached-token count of this thread's last chat
         self.host = host if host is not None else resolve_host(None, config)
         self.stats = CallStats()
         self.transport_retry_count = 0  # not in ``stats``: a replay has none
@@ -240,8 +270,26 @@ class LLMClient:
                     )
                 else:
                     kwargs = {"verify": _tls_context(), **self._httpx_kwargs}
+                    hooks = dict(kwargs.get("event_hooks") or {})
+                    hooks["response"] = [*hooks.get("response", ()), self._note_cached_tokens]
+                    kwargs["event_hooks"] = hooks
                     self._ollama_client = ollama.Client(host=self.host, timeout=timeout, **kwargs)
             return self._ollama_client
+
+    def _note_cached_tokens(self, response: httpx.Response) -> None:
+        """Keep the answer's ``prompt_eval_cached_count`` (prompt tokens read from the server's
+        cache): Ollama and the embedded server send it, but the ``ollama`` client's response
+        model drops fields it does not declare. The hook runs in the calling thread."""
+        if response.request.method != "POST" or not response.request.url.path.endswith(
+                "/api/chat") or response.status_code != 200:
+            return
+        response.read()
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            return  # the client reports the malformed answer itself
+        if isinstance(data, dict):
+            self._thread.cached = _cached_count(data.get("prompt_eval_cached_count"))
 
     def check_models(self, models: Iterable[str]) -> None:
         """Before a run: the server answers and every model is pulled, else LLMSetupError."""
@@ -260,6 +308,7 @@ class LLMClient:
                 f"(GET /api/tags: {err})"
             ) from None
         served = [m.model or "" for m in listed.models]
+        self._remember_digests(listed)
         missing = [w for w in wanted if not any(_same_model(w, s) for s in served)]
         if len(missing) == 1 or (missing and is_embedded(self.host)):
             raise not_pulled(", ".join(missing), self.host, is_embedded(self.host))
@@ -269,6 +318,29 @@ class LLMClient:
                 f"models {', '.join(missing)} are not pulled at {display_host(self.host)}: "
                 f"run `{pulls}`"
             )
+
+    def _remember_digests(self, listed: Any) -> None:
+        with self._lock:
+            self._listed = True
+            for m in getattr(listed, "models", None) or ():
+                if m.model and getattr(m, "digest", None):
+                    self._digests[m.model] = m.digest
+
+    def model_identity(self, model: str) -> str:
+        """What identifies ``model``'s weights in a cache key: the digest the server lists for
+        it, else the backend and server address (the same name on two servers may differ)."""
+        with self._lock:
+            listed = self._listed
+        if not listed:
+            try:
+                self._remember_digests(self._ollama.list())
+            except Exception:  # noqa: BLE001 - an unlisted digest only narrows the key
+                with self._lock:
+                    self._listed = True
+        with self._lock:
+            digest = next((d for name, d in self._digests.items() if _same_model(model, name)),
+                          None)
+        return f"digest:{digest}" if digest else f"{self.config.backend}@{display_host(self.host)}"
 
     # -- transport -----------------------------------------------------------------------
 
@@ -364,7 +436,7 @@ class LLMClient:
     def _decide(self, req: DecisionRequest) -> Decision:
         messages = [_plain_message(m) for m in req.messages]
         num_predict = req.num_predict or self.config.num_predict
-        prompt_tokens = answer_tokens = 0
+        prompt_tokens = answer_tokens = cached_tokens = cache_hits = 0
         latency = 0.0
         attempts = self.config.max_retries + 1
         for attempt in range(attempts):
@@ -382,6 +454,8 @@ class LLMClient:
             )
             prompt_tokens += answer.prompt_tokens
             answer_tokens += answer.answer_tokens
+            cached_tokens += answer.cached_tokens or 0
+            cache_hits += int(answer.cache_hit)
             latency += answer.latency_s
             fallback = not result.ok and attempt == attempts - 1
             if not answer.replayed or self._log_replayed:
@@ -396,6 +470,8 @@ class LLMClient:
                     latency_s=latency,
                     raw=answer.raw,
                     clean=clean,
+                    cached_tokens=cached_tokens,
+                    cache_hits=cache_hits,
                 )
             if not fallback:
                 messages = messages + feedback_messages(clean, result.error,
@@ -416,6 +492,8 @@ class LLMClient:
             raw=answer.raw,
             clean=clean,
             error=result.error,
+            cached_tokens=cached_tokens,
+            cache_hits=cache_hits,
         )
 
     def _answer(
@@ -434,6 +512,8 @@ class LLMClient:
                     answer_tokens=int(record.get("answer_tokens") or 0),
                     latency_s=float(record.get("latency_s") or 0.0),
                     replayed=True,
+                    cached_tokens=_cached_count(record.get("cached_tokens")),
+                    cache_hit=record.get("cache") == "hit",
                 )
         tokens = estimate_tokens(messages)
         if tokens > self.config.num_ctx:
@@ -443,6 +523,16 @@ class LLMClient:
         extra: dict[str, Any] = {} if req.free_text else {"format": _json_schema(req.schema)}
         if self.config.think is not None:
             extra["think"] = self.config.think
+        cache_key = None
+        if self.cache is not None:
+            cache_key = request_key("chat", {
+                "backend": self.config.backend, "model": req.model,
+                "weights": self.model_identity(req.model), "messages": messages,
+                "options": options, **extra})
+            stored = self.cache.get(cache_key)
+            if stored is not None:
+                return self._stored_answer(req, attempt, stored)
+        self._thread.cached = None
         try:
             response, latency = self._request(
                 "a chat call",
@@ -467,7 +557,8 @@ class LLMClient:
             self._cut_lengths[(req.agent_id, req.round, req.phase, attempt)] = (
                 len(raw), len(thinking or ""))
             raw, thinking = raw[:MAX_ANSWER_CHARS], thinking and thinking[:MAX_ANSWER_CHARS]
-        return _Answer(
+        cached = _cached_count(getattr(response, "prompt_eval_cached_count", None))
+        answer = _Answer(
             raw=raw,
             thinking=thinking,
             done_reason=response.done_reason,
@@ -475,6 +566,31 @@ class LLMClient:
             answer_tokens=response.eval_count or 0,
             latency_s=latency,
             replayed=False,
+            cached_tokens=cached if cached is not None else getattr(self._thread, "cached", None),
+        )
+        if cache_key is not None:
+            value = answer.cache_value()
+            cut = self._cut_lengths.get((req.agent_id, req.round, req.phase, attempt))
+            if cut is not None:
+                value["raw_chars"], value["thinking_chars"] = cut
+            self.cache.put(cache_key, "chat", req.model, value)
+        return answer
+
+    def _stored_answer(self, req: DecisionRequest, attempt: int, stored: dict) -> _Answer:
+        """A response-cache hit: the stored answer and what it cost when the server gave it."""
+        if "raw_chars" in stored:
+            self._cut_lengths[(req.agent_id, req.round, req.phase, attempt)] = (
+                int(stored["raw_chars"]), int(stored.get("thinking_chars") or 0))
+        return _Answer(
+            raw=str(stored["raw"]),
+            thinking=stored.get("thinking"),
+            done_reason=stored.get("done_reason"),
+            prompt_tokens=int(stored.get("prompt_tokens") or 0),
+            answer_tokens=int(stored.get("answer_tokens") or 0),
+            latency_s=float(stored.get("latency_s") or 0.0),
+            replayed=False,
+            cached_tokens=_cached_count(stored.get("cached_tokens")),
+            cache_hit=True,
         )
 
     def _check_context(
@@ -568,10 +684,14 @@ class LLMClient:
             parsed=result.value.model_dump(mode="json") if result.ok else None,
             error=result.error,
             prompt_tokens=answer.prompt_tokens,
+            cached_tokens=answer.cached_tokens,
+            evaluated_tokens=answer.evaluated_tokens,
             answer_tokens=answer.answer_tokens,
             latency_s=answer.latency_s,
             fallback=fallback,
         )
+        if answer.cache_hit:
+            record["cache"] = "hit"
         cut = self._cut_lengths.pop((req.agent_id, req.round, req.phase, attempt), None)
         if cut is not None:
             record.update(raw_chars=cut[0], thinking_chars=cut[1])
@@ -597,18 +717,33 @@ class LLMClient:
         if not texts:
             return np.zeros((0, 0))
         record = self.replay.embed(agent_id, round, phase) if self.replay is not None else None
+        hit = False
         if record is not None:
             self._compare(record, model, texts, (agent_id, round, phase))
             vectors = record["embeddings"]
             tokens = int(record.get("prompt_tokens") or 0)
             latency = float(record.get("latency_s") or 0.0)
+            hit = record.get("cache") == "hit"
         else:
             via = self.embed_via or self
-            response, latency = via._request(
-                "an embedding call", model, lambda: via._ollama.embed(model=model, input=texts)
-            )
-            vectors = _checked_embeddings(response.embeddings, len(texts), model, self.host)
-            tokens = response.prompt_eval_count or 0
+            key = stored = None
+            if self.cache is not None:
+                key = request_key("embed", {"backend": via.config.backend, "model": model,
+                                            "weights": via.model_identity(model), "input": texts})
+                stored = self.cache.get(key)
+            if stored is not None:
+                vectors, tokens = stored["embeddings"], int(stored.get("prompt_tokens") or 0)
+                latency, hit = float(stored.get("latency_s") or 0.0), True
+            else:
+                response, latency = via._request(
+                    "an embedding call", model, lambda: via._ollama.embed(model=model, input=texts)
+                )
+                vectors = _checked_embeddings(response.embeddings, len(texts), model, self.host)
+                tokens = response.prompt_eval_count or 0
+                if key is not None:
+                    self.cache.put(key, "embed", model, {"embeddings": vectors,
+                                                         "prompt_tokens": tokens,
+                                                         "latency_s": latency})
         if (record is None or self._log_replayed) and self.call_log is not None:
             self.call_log.append(
                 {
@@ -624,6 +759,7 @@ class LLMClient:
                     "time": _now(),
                 }
                 | ({"replayed": True} if record is not None else {})
+                | ({"cache": "hit"} if hit else {})
             )
         matrix = np.asarray(vectors, dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[0] != len(texts):
@@ -634,7 +770,7 @@ class LLMClient:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
         with self._lock:
-            self.stats.add_embed(phase, tokens, latency)
+            self.stats.add_embed(phase, tokens, latency, cache_hit=hit)
         return matrix
 
     # -- lifetime ------------------------------------------------------------------------
@@ -660,6 +796,8 @@ class LLMClient:
             pool.shutdown(wait=True, cancel_futures=True)
         if client is not None:
             client.close()
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
 
     def __enter__(self) -> LLMClient:
         return self

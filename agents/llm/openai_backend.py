@@ -66,6 +66,19 @@ def _response_format(fmt: Any) -> dict | None:
     return None
 
 
+class ChatResponse(ollama.ChatResponse):
+    """Ollama's chat answer plus the prompt tokens the server read from its cache, which
+    OpenAI-compatible servers report as ``usage.prompt_tokens_details.cached_tokens``."""
+
+    prompt_eval_cached_count: int | None = None
+
+
+def _cached_tokens(usage: Any) -> int | None:
+    details = getattr(usage, "prompt_tokens_details", None)
+    value = getattr(details, "cached_tokens", None)
+    return value if isinstance(value, int) else None
+
+
 class OpenAICompatClient:
     """The part of ``ollama.Client`` that ``LLMClient`` uses, over an OpenAI-compatible API."""
 
@@ -106,13 +119,14 @@ class OpenAICompatClient:
         # vLLM's reasoning parser puts a thinking model's reasoning beside the answer.
         thinking = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
         usage = reply.usage
-        return ollama.ChatResponse(
+        return ChatResponse(
             model=reply.model or model,
             done=True,
             done_reason="length" if choice.finish_reason == "length" else "stop",
             message=ollama.Message(role="assistant", content=message.content or "",
                                    thinking=thinking if isinstance(thinking, str) else None),
             prompt_eval_count=usage.prompt_tokens if usage else None,
+            prompt_eval_cached_count=_cached_tokens(usage),
             eval_count=usage.completion_tokens if usage else None,
         )
 

@@ -57,6 +57,8 @@ class Decision:
     raw: str  # last raw answer, as the server sent it
     clean: str = ""  # last answer with <think> blocks removed
     error: str | None = None  # why the last attempt failed (None when it succeeded)
+    cached_tokens: int = 0  # prompt tokens the server read from its prefix cache (where told)
+    cache_hits: int = 0  # attempts answered by the response cache (llm.cache)
 
     @property
     def retries(self) -> int:

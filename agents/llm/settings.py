@@ -47,6 +47,9 @@ class LLMConfig:
     concurrency: int = bounded(2, 1, 64)
     timeout_s: float = bounded(120.0, 1.0, 3600.0)
     replay_log: str | None = None  # a calls.jsonl to serve answers from (backend "replay")
+    # A folder holding the response cache shared by runs (agents/llm/response_cache.py): a
+    # request sent before, to the same model with the same seed, is answered from it. None: off.
+    cache: str | None = None
 
     def model_for(self, index: int) -> str:
         return self.models[index % len(self.models)] if self.models else self.model

@@ -23,27 +23,34 @@ class PhaseStats:
     decisions: int = 0  # decide() results
     calls: int = 0  # chat attempts (1 + retries per decision)
     prompt_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, read from the server's prefix cache (where told)
     answer_tokens: int = 0
     retries: int = 0
     fallbacks: int = 0  # decisions that used the request's fallback
     parse_failures: int = 0  # attempts whose answer was rejected
     embed_calls: int = 0
     embed_tokens: int = 0
+    # Attempts and embed calls answered by the response cache (llm.cache) instead of a server.
+    cache_hits: int = 0
+    embed_cache_hits: int = 0
     latency_s: float = 0.0  # summed server time as recorded (chat and embed)
 
     def _add_decision(self, d: Decision) -> None:
         self.decisions += 1
         self.calls += d.attempts
         self.prompt_tokens += d.prompt_tokens
+        self.cached_tokens += d.cached_tokens
+        self.cache_hits += d.cache_hits
         self.answer_tokens += d.answer_tokens
         self.retries += d.retries
         self.fallbacks += int(d.fallback)
         self.parse_failures += d.parse_failures
         self.latency_s += d.latency_s
 
-    def _add_embed(self, tokens: int, latency_s: float) -> None:
+    def _add_embed(self, tokens: int, latency_s: float, cache_hit: bool) -> None:
         self.embed_calls += 1
         self.embed_tokens += tokens
+        self.embed_cache_hits += int(cache_hit)
         self.latency_s += latency_s
 
     def totals(self) -> dict[str, int | float]:
@@ -58,9 +65,11 @@ class CallStats(PhaseStats):
         self._add_decision(decision)
         self.per_phase.setdefault(phase_group(phase), PhaseStats())._add_decision(decision)
 
-    def add_embed(self, phase: str, tokens: int, latency_s: float) -> None:
-        self._add_embed(tokens, latency_s)
-        self.per_phase.setdefault(phase_group(phase), PhaseStats())._add_embed(tokens, latency_s)
+    def add_embed(self, phase: str, tokens: int, latency_s: float, *,
+                  cache_hit: bool = False) -> None:
+        self._add_embed(tokens, latency_s, cache_hit)
+        self.per_phase.setdefault(phase_group(phase), PhaseStats())._add_embed(
+            tokens, latency_s, cache_hit)
 
     def snapshot(self) -> CallStats:
         return copy.deepcopy(self)

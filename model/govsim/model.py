@@ -54,8 +54,7 @@ AGENT_REPORTERS = {
 
 
 class GovSimModel(Engine):
-    LLM_COUNTERS = ("decisions", "calls", "prompt_tokens", "answer_tokens", "retries",
-                    "fallbacks", "parse_failures", "embed_calls")
+    LLM_COUNTERS = ("decisions", *Engine.LLM_COUNTERS)
 
     def __init__(self, config: RunConfig | None = None, rng: int | None = None,
                  llm_client=None):

@@ -175,6 +175,8 @@ def counters(result: dict[str, Any], started_ns: int, now_ns: int) -> dict[str, 
         "total_duration": now_ns - started_ns,
         "load_duration": 0,  # the model stays resident for the server's lifetime
         "prompt_eval_count": int(prompt_n),
+        # Of those, the tokens read from the slot's prefix cache (Ollama's field of that name).
+        "prompt_eval_cached_count": int(timings.get("cache_n", 0)),
         "prompt_eval_duration": int(float(timings.get("prompt_ms", 0.0)) * 1e6),
         "eval_count": int(eval_n),
         "eval_duration": int(float(timings.get("predicted_ms", 0.0)) * 1e6),
