@@ -57,3 +57,19 @@ def test_end_of_run_norm_similarity_of_the_llm_run(mixed_runs):
     manifest = json.loads((root / "runs" / "llm" / "manifest.json").read_text())
     assert manifest["status"] == "completed"
     assert np.isfinite(report.runs.runs.set_index("run_id").loc["llm", "final_s_align"])
+
+
+def test_the_report_sums_what_the_llm_calls_cost(mixed_runs):
+    root, llm_summary, report = mixed_runs
+    from agents.llm.call_log import read_calls
+
+    chats = [r for r in read_calls(root / "runs" / "llm" / "calls.jsonl") if r["kind"] == "chat"]
+    cost = report.tables["llm_cost"].set_index("model")
+    assert list(cost.index) == ["smollm2:135m"]  # rule-based runs make no calls
+    row = cost.loc["smollm2:135m"]
+    assert row["calls"] == llm_summary["llm_calls"] == len(chats)
+    assert row["prompt tokens"] == sum(r["prompt_tokens"] for r in chats)
+    assert row["from the server's cache"] == sum(r["cached_tokens"] or 0 for r in chats)
+    assert row["cached share"] == pytest.approx(
+        row["from the server's cache"] / row["prompt tokens"], abs=1e-3)
+    assert "LLM cost" in report.html.read_text()
