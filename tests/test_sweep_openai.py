@@ -82,6 +82,10 @@ def test_decisions_and_embeddings_through_an_openai_endpoint(llama_server, tmp_p
     assert vectors.shape == (2, 576)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
     assert records[0]["options"]["seed"] is not None
+    # llama.cpp reports its prefix cache as usage.prompt_tokens_details.cached_tokens.
+    first = records[0]
+    assert isinstance(first["cached_tokens"], int) and 0 <= first["cached_tokens"] < first["prompt_tokens"]
+    assert first["evaluated_tokens"] == first["prompt_tokens"] - first["cached_tokens"]
     # The key never reaches the call log, even when a prompt carries it.
     text = log_path.read_text()
     assert KEY not in text and "[redacted]" in text
