@@ -238,8 +238,8 @@ def _parts(text: str, language: str) -> tuple[str, str]:
 @pytest.mark.parametrize("communication", [True, False])
 def test_shared_first_puts_the_months_common_text_first_and_keeps_the_information(
         language, variant, communication):
-    settings = dict(language=language, variant=variant, communication=communication,
-                    universalization=True)
+    settings = {"language": language, "variant": variant, "communication": communication,
+                "universalization": True}
     model, parity = render(**settings)
     shared_model, shared = render(layout="shared_first", **settings)
     assert model.book.layout == "govsim" and shared_model.book.layout == "shared_first"
