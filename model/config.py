@@ -202,6 +202,9 @@ class GovSimConfig:
     retrieval: Literal["govsim", "pinned_extra"] = "govsim"
     # Newcomer runs: the founders carry GovSim's "traditional villager" goal (False: none).
     founder_persona: bool = True
+    # Prompt order, same information: "govsim" = GovSim's (the reader's name first);
+    # "shared_first" = what every villager of the month reads alike first, for prefix caching.
+    layout: Literal["govsim", "shared_first"] = "govsim"
     # How much a villager may write: "govsim" = free text bounded only by ``answer_tokens``,
     # the same in every language; "compact" = short per-language character caps.
     text_budget: Literal["govsim", "compact"] = "govsim"

@@ -1,7 +1,7 @@
 """The embedded Ollama-compatible server, driven by the official ``ollama`` client over HTTP.
 
-Real LLM calls in this file: 26 (20 structured + 3 seed + 1 stream + 1 raw stream +
-1 generate), about 40 s on an idle 2-core machine. Everything else is answered before
+Real LLM calls in this file: 38 (20 structured + 3 seed + 6 seeded orders + 6 prompt cache +
+1 stream + 1 raw stream + 1 generate), about 45 s on an idle 2-core machine. Everything else is answered before
 generation (errors, metadata) or by the embedding model.
 """
 
@@ -93,6 +93,54 @@ def test_the_same_seed_gives_the_same_answer(ollama_client):
     assert first and first == again
     # At temperature 1 over 30 tokens, another seed gives another text: the seed is used.
     assert other != first
+
+
+def _sharing_a_prefix(villager: int) -> list[dict[str, str]]:
+    """Prompts of one round that differ only after a shared part (about 150 tokens), as the
+    villagers' do."""
+    rules = ("You are a villager who fishes in a lake shared by five villagers. Each round you "
+             "choose how many tons to catch; the fish left grow by 20 percent, up to 300 tons.")
+    table = "\n".join(f"Villager {i}: last catch {3 + i} tons, wealth {40 + 7 * i}" for i in range(5))
+    return [{"role": "system", "content": rules},
+            {"role": "user", "content": f"Round 3. The lake holds 240 tons.\n{table}\n"
+                                        f"You are villager {villager}. How many tons do you catch?"}]
+
+
+# The norms scenario's sampling, a short answer: enough tokens for a changed logit to show.
+SEEDED = {"temperature": 0.7, "top_p": 0.95, "num_predict": 12}
+
+
+def _seeded(client, villager: int) -> str:
+    options = {**SEEDED, "seed": 100 + villager}
+    return client.chat(model=CHAT, messages=_sharing_a_prefix(villager), options=options).message.content
+
+
+@pytest.mark.llm
+def test_a_seeded_answer_does_not_depend_on_the_calls_before_it(ollama_client):
+    """Cold, after a call that shares its prefix, in either order and concurrently: the same
+    seed gives the same answer (the server evaluates every prompt whole; see the next test)."""
+    first = {v: _seeded(ollama_client, v) for v in (1, 2)}  # 1 then 2
+    again = {v: _seeded(ollama_client, v) for v in (2, 1)}  # 2 then 1, each after the other
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = dict(zip((1, 2), pool.map(lambda v: _seeded(ollama_client, v), (1, 2))))
+    assert first[1] and first[2] and first[1] != first[2]
+    assert again == first and together == first
+
+
+@pytest.mark.llm
+def test_prompt_caching_changes_seeded_answers_so_it_is_off_by_default(ollama_client):
+    """Why ``cache_prompt`` is off unless asked for: with it, an answer after a call sharing
+    the prompt's prefix is not the cold answer (llama.cpp's logits depend on the batch a token
+    was evaluated in). If this ever fails, caching has become safe to turn on by default."""
+    from agents.llm.embedded.server import DEFAULT_CACHE_PROMPT
+
+    assert DEFAULT_CACHE_PROMPT is False
+    cold = {v: _seeded(ollama_client, v) for v in (1, 2, 3)}
+    with EmbeddedServer(cache_prompt=True, embeddings=False) as url:
+        cached = ollama.Client(host=url, timeout=180.0)
+        warm = {v: _seeded(cached, v) for v in (1, 2, 3)}  # 2 and 3 reuse 1's prefix
+    assert warm[1] == cold[1]  # nothing to reuse on a fresh server: the cold answer
+    assert warm[2] != cold[2] or warm[3] != cold[3]
 
 
 @pytest.mark.llm

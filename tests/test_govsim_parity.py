@@ -52,8 +52,8 @@ def test_every_govsim_config_runs_in_parity_mode(path):
     assert cfg.llm.temperature == 0.0 and cfg.llm.top_p == 1.0  # GovSim decodes greedily
     assert cfg.llm.num_ctx >= 8192
     g = cfg.govsim
-    assert (g.over_stock, g.retrieval, g.text_budget, g.founder_persona) == (
-        "allocate", "govsim", "govsim", True)
+    assert (g.over_stock, g.retrieval, g.text_budget, g.founder_persona, g.layout) == (
+        "allocate", "govsim", "govsim", True, "govsim")
 
 
 def test_scenario_defaults_follow_the_scenario_and_yield_to_explicit_values(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -218,3 +219,60 @@ def test_peer_utterances_cannot_change_the_conversation_structure():
         assert len(added[0]) < 1300
         for forged in ("- Mayor: everyone", "- Emma: «I agree", "- Kate: I am", "- Jack: yes"):
             assert f"\n{forged}" not in prompt
+
+
+# -- the "shared_first" layout ---------------------------------------------------------------
+
+TASK = {"en": "\nTask: ", "ja": "\n課題："}
+MEMORIES = {"en": "remembers (date: memory):\n", "ja": "の記憶（日付：内容）：\n"}
+
+
+def _parts(text: str, language: str) -> tuple[str, str]:
+    """(the memory list, the task) of a villager's prompt."""
+    head, task = text.split(TASK[language])
+    return head.split(MEMORIES[language])[1].split("\n\n")[0].strip(), task
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("variant", ["fishery", "pasture", "pollution", "trash"])
+@pytest.mark.parametrize("communication", [True, False])
+def test_shared_first_puts_the_months_common_text_first_and_keeps_the_information(
+        language, variant, communication):
+    settings = {"language": language, "variant": variant, "communication": communication,
+                "universalization": True}
+    model, parity = render(**settings)
+    shared_model, shared = render(layout="shared_first", **settings)
+    assert model.book.layout == "govsim" and shared_model.book.layout == "shared_first"
+    names = [v.name for v in shared_model.present]
+    book = shared_model.book
+    for decision in ("harvest", "utterance", "reflection"):
+        texts = [shared[n][decision] for n in names]
+        # Each reader is named after a part that is the same for all of them...
+        openings = [t[:t.index("\n\n" + book.identity(n))] for n, t in zip(names, texts)]
+        assert len(set(openings)) == 1
+        opening = openings[0]
+        assert opening in os.path.commonprefix(texts)
+        # ... the rules naming every villager, the place and date (and the conversation so far).
+        assert opening.startswith(book.word("company", everyone=book.join(names), n_all=len(names)))
+        assert book.date(1, {"harvest": "start", "utterance": "discussion",
+                             "reflection": "end"}[decision]) in opening
+        assert MEMORIES[language] not in opening
+        if decision == "utterance":
+            assert all(text in opening for _, text in conversation(shared_model))
+        for v, text in zip(shared_model.present, texts):
+            rest = text[len(opening):]
+            assert rest.startswith("\n\n" + book.identity(v.name) + book.persona(v.persona, v.name))
+            # The same memories and the same task as in GovSim's order.
+            assert _parts(text, language) == _parts(parity[v.name][decision], language)
+        # GovSim's order opens with the reader: nothing past the first words is shared.
+        assert len(os.path.commonprefix([parity[n][decision] for n in names])) < 10
+    assert shared["summary"] == parity["summary"] and shared["limit"] == parity["limit"]
+    for text in all_texts(shared):
+        no_placeholders(text)
+
+
+def test_an_unknown_layout_is_refused():
+    from agents.govsim.prompts import PromptBook
+
+    with pytest.raises(ValueError, match="layout"):
+        PromptBook.load("en", "fishery", "sideways")

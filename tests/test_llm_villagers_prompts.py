@@ -1,19 +1,21 @@
 """Prompts of LLM villagers: which blocks each ablation shows, what is never shown, the static
-prefix, and that text written by a villager cannot change the structure of another's prompt."""
+system message, the shared opening of the user message, and that text written by a villager
+cannot change the structure of another's prompt."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 
 from agents.norms.prompt_settings import TEXT_MAX
-from agents.norms.prompts import PHASES, Shown
+from agents.norms.prompts import PHASES, PROTOCOLS, Shown
 from agents.norms.schemas import NOBODY, propose_schema, punish_schema
 from agents.norms.view import Chronicle, DayRecord, view_for
 from agents.peer_text import CLOSE, OPEN, one_line
-from model.norms.model import NormsModel
 from model.config import ABLATION_MODULES, RunConfig
+from model.norms.model import NormsModel
 
 NORM = "Keep effort at 0.3 or lower."
 BALLOT = [NORM, "Everyone may fish at full effort."]
@@ -55,6 +57,8 @@ def test_blocks_present_per_ablation(ablation, phase):
     assert (PEERS_HEADER in user) == peers
     others = [a.unique_id for a in model.living if a is not me]
     assert all((f"\n- {i}: " in user) == peers for i in others)
+    # The table marks no row as the reader's; the villager is named after it.
+    assert (f"\n- {me.unique_id}: " in user) == peers and "(you)" not in user
     assert ("total payoff of every villager." in system) == peers
     # Without the table a villager sees only the peers it watches when it punishes.
     assert ("you see only the few you watch" in system) != peers
@@ -114,6 +118,50 @@ def test_system_message_is_the_same_for_every_villager_and_day(phase):
     assert _render(model, phase)[1]["content"].startswith("Today is day 7.")
 
 
+def _villagers_of_a_round(protocol: str, ablation: str, phase: str) -> tuple[NormsModel, list[str]]:
+    """The user messages of every villager of one phase of a round (efforts and records differ)."""
+    model = _model(ablation, n=5, **{"llm.protocol": protocol})
+    chron = Chronicle(lake=[(1, 300.0)])
+    for i, agent in enumerate(model.living):
+        agent.effort, agent.harvest = 0.1 * (i + 1), 1.5 * (i + 1)
+        chron.records[agent.unique_id] = [DayRecord(1, 0.2 * i, 3.0 * i, i % 2, None, 10.0 + i)]
+    users = []
+    for i, agent in enumerate(model.living):
+        agent.belief_text = f"Belief number {i}: keep effort below 0.{i + 2}."
+        watched = model.policy._watch(model, agent, model.living) if phase == "punish" else ()
+        view = view_for(model, agent, phase, chron, agent.belief_text, NORM, watched)
+        ids = [str(a.unique_id) for a in model.living if a is not agent]
+        users.append(model.policy.prompts.messages(phase, view, Shown.for_model(model),
+                                                   choices=ids, ballot=BALLOT)[1]["content"])
+    return model, users
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("ablation", sorted(ABLATION_MODULES))
+@pytest.mark.parametrize("phase", PHASES)
+def test_villagers_of_a_phase_share_the_opening_of_the_user_message(protocol, ablation, phase):
+    peers, norm = ABLATION_MODULES[ablation]
+    model, users = _villagers_of_a_round(protocol, ablation, phase)
+    common = os.path.commonprefix(users)
+    # The shared opening: the day, the lake, the norm, the whole peers' table, the ballot...
+    assert common.startswith("Today is day 2.\nThe lake now holds 300.0 fish.")
+    assert (f"community policy, adopted by vote: {OPEN}{NORM}{CLOSE}" in common) == norm
+    assert (PEERS_HEADER in common) == peers
+    if peers:
+        rows = [f"- {a.unique_id}: effort " for a in model.living]
+        assert all(row in common for row in rows)
+    if phase == "vote":
+        assert all(f"- {OPEN}{t}{CLOSE}" in common for t in BALLOT)
+    # ... and nothing of any one villager: the messages part where the villager is named.
+    assert common.endswith("\n\nYou are villager ")
+    for agent, user in zip(model.living, users):
+        own = user[len(common) - len("You are villager "):]
+        assert own.startswith(f"You are villager {agent.unique_id}.\n")
+        assert agent.belief_text in own and own.index("Your record:") > 0
+        if phase == "punish":
+            assert "Villagers you watched today" in own
+
+
 def test_record_and_peer_table_follow_the_chronicle():
     model = _model(n=3)
     me, other, dead = model.living
@@ -125,7 +173,9 @@ def test_record_and_peer_table_follow_the_chronicle():
     assert "Fish in the lake at the start of earlier days: day 1: 300.0." in user
     assert (f"- day 1: effort 0.25, caught 3.8 fish, punished by 1 other villager(s), "
             f"you punished villager {other.unique_id}.") in user
-    assert f"- {me.unique_id} (you): effort 0.25, payoff 10.0" in user
+    table = user.index(PEERS_HEADER)
+    me_row = user.index(f"- {me.unique_id}: effort 0.25, payoff 10.0")
+    assert table < me_row < user.index(f"You are villager {me.unique_id}.")
     assert f"- {other.unique_id}: effort 0.90, payoff 10.0" in user
     assert f"- {dead.unique_id}: died on day 1" in user
 

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
     ["--port", "abc"],
     ["--ctx", "0"],
     ["--parallel", "-1"],
+    ["--cache-prompt", "--no-cache-prompt"],
 ])
 def test_a_bad_argument_is_one_line_and_exit_2(argv, capsys):
     assert _serve_status(argv) == 2
@@ -53,6 +54,19 @@ def test_python_m_shares_the_parser_and_its_one_line_refusals(ollama_host):
     options = [line.split()[0] for line in helped.stdout.splitlines() if line.startswith("  -")]
     assert options == [line.split()[0] for line in cli_help.stdout.splitlines() if line.startswith("  -")]
     assert "--max-tokens" in " ".join(options)
+
+
+def test_prompt_caching_is_off_unless_asked_for():
+    import argparse
+
+    from agents.llm.embedded.command import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).cache_prompt is False
+    assert parser.parse_args(["--cache-prompt"]).cache_prompt is True
+    assert parser.parse_args(["--cache-prompt", "--port", "1"]).port == 1
+    assert parser.parse_args(["--no-cache-prompt"]).cache_prompt is False
 
 
 def _serve_status(argv: list[str]) -> int:

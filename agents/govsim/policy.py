@@ -65,9 +65,8 @@ class GovSimPolicy:
     # -- shared context -------------------------------------------------------------------------
 
     def rules(self, model, villager) -> str:
-        others = [v.name for v in model.present if v is not villager]
         pool = model.pool
-        return self.book.rules(name=villager.name, others=others,
+        return self.book.rules(name=villager.name, present=[v.name for v in model.present],
                                communication=model.config.govsim.communication,
                                capacity=pool.capacity, inflow=pool.inflow,
                                overfull=pool.capacity - pool.collapse_below,
@@ -75,6 +74,9 @@ class GovSimPolicy:
 
     def persona(self, villager) -> str:
         return self.book.persona(villager.persona, villager.name)
+
+    def identity(self, villager) -> str:
+        return self.book.identity(villager.name)
 
     def memories(self, model, villager, query: np.ndarray | list | None) -> str:
         """The memory list of a prompt; ``query`` is one focal vector, or a list of them (the
@@ -110,6 +112,7 @@ class GovSimPolicy:
         words = self.book.words
         return self.book.render(
             "harvest", rules=self.rules(model, villager), persona=self.persona(villager),
+            identity=self.identity(villager),
             location=words["location"], date=self.book.date(model.round), name=villager.name,
             memories=self.memories(model, villager, query),
             harvest_question=words["harvest_question"], stock=model.pool.stock,
@@ -119,6 +122,7 @@ class GovSimPolicy:
         names = [v.name for v in model.present]
         return self.book.render(
             "utterance", rules=self.rules(model, speaker), persona=self.persona(speaker),
+            identity=self.identity(speaker),
             meeting_place=self.book.words["meeting_place"],
             date=self.book.date(model.round, "discussion"), name=speaker.name,
             memories=self.memories(model, speaker, query), participants=self.book.join(names),
@@ -134,6 +138,7 @@ class GovSimPolicy:
     def reflection_prompt(self, model, villager, query=None) -> str:
         return self.book.render(
             "reflection", rules=self.rules(model, villager), persona=self.persona(villager),
+            identity=self.identity(villager),
             date=self.book.date(model.round, "end"), name=villager.name,
             memories=self.memories(model, villager, query),
             activity=self.book.words["activity"])

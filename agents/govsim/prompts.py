@@ -4,6 +4,14 @@ Everything a villager reads comes from ``agents/govsim/templates/<language>/``: 
 decision and one word file per variant (fishery, pasture, pollution, trash), so a new framing or
 language is a set of files, not code. Placeholders are ``${field}``; a missing field raises
 ``KeyError`` instead of leaving a gap in a prompt.
+
+Two layouts (``govsim.layout``) carry the same information. "govsim", GovSim's order: the rules
+open with the reader's name and the others' names, then the persona, place, date, memories,
+(the conversation) and the task. "shared_first" puts first what every villager of the month
+reads alike, so a server's prefix cache reuses it: the rules naming every villager, the place
+and date (and the conversation so far), then the reader's name, persona and memories, then the
+task. Its templates are ``<language>/shared_first/<decision>.txt``; the framework's summary and
+limit prompts hold nothing of any villager and are the same in both.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from agents.peer_text import one_line, quoted
 
 PROMPT_DIR = Path(__file__).resolve().parent / "templates"
 DECISIONS = ("harvest", "utterance", "summary", "limit", "reflection")
+LAYOUTS = ("govsim", "shared_first")
 START_YEAR = 2024  # GovSim's calendar starts on 2024-01-01
 # Caps on text written by one villager (or the mayor's report) when another villager reads it.
 UTTERANCE_CHARS = 1200
@@ -48,22 +57,29 @@ class PromptBook:
     templates: dict
     words: dict  # the variant's wording
     common: dict  # language-wide wording
+    layout: str = "govsim"
 
     @classmethod
     @functools.lru_cache(maxsize=None)
-    def load(cls, language: str, variant: str) -> PromptBook:
+    def load(cls, language: str, variant: str, layout: str = "govsim") -> PromptBook:
         folder = PROMPT_DIR / language
         if not folder.is_dir():
             raise ValueError(f"no GovSim prompts for language {language!r} in {PROMPT_DIR}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"no GovSim prompt layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
         variant_file = folder / "variants" / f"{variant}.toml"
         if not variant_file.is_file():
             raise ValueError(f"no GovSim wording for variant {variant!r} in {folder / 'variants'}")
-        templates = {d: (folder / f"{d}.txt").read_text(encoding="utf-8").strip() for d in DECISIONS}
+        templates = {}
+        for d in DECISIONS:
+            own = folder / layout / f"{d}.txt"
+            path = own if layout != "govsim" and own.is_file() else folder / f"{d}.txt"
+            templates[d] = path.read_text(encoding="utf-8").strip()
         with variant_file.open("rb") as fh:
             words = tomllib.load(fh)
         with (folder / "common.toml").open("rb") as fh:
             common = tomllib.load(fh)
-        return cls(language, variant, templates, words, common)
+        return cls(language, variant, templates, words, common, layout)
 
     # -- words ------------------------------------------------------------------------------
 
@@ -96,13 +112,24 @@ class PromptBook:
     def persona(self, kind: str, name: str) -> str:
         return fill(self.common["persona"][kind], name=name, resource=self.words["resource"])
 
-    def rules(self, *, name: str, others: Sequence[str], communication: bool, capacity: int,
+    def rules(self, *, name: str, present: Sequence[str], communication: bool, capacity: int,
               inflow: int, overfull: int, example: tuple[int, int, int, int]) -> str:
+        """The rules as ``name`` reads them among the ``present`` villagers (``name`` included).
+        Under "shared_first" they name everyone and are the same for every reader."""
         key = "rules" if communication else "rules_nocom"
         start, taken, left, nxt = example
-        return self.word(key, name=name, others=self.join(others), n_others=len(others),
-                         capacity=capacity, inflow=inflow, overfull=overfull, ex_start=start,
+        body = self.word(key, capacity=capacity, inflow=inflow, overfull=overfull, ex_start=start,
                          ex_taken=taken, ex_left=left, ex_next=nxt)
+        sep = " " if self.language == "en" else ""
+        if self.layout == "shared_first":
+            return self.word("company", everyone=self.join(present), n_all=len(present)) + sep + body
+        others = [n for n in present if n != name]
+        opening = self.word("opening", name=name, others=self.join(others), n_others=len(others))
+        return opening + sep + body
+
+    def identity(self, name: str) -> str:
+        """Who the reader is, where the rules do not say it ("shared_first")."""
+        return self.word("identity", name=name)
 
     def memory_list(self, items: Iterable[tuple[str, str]], numbered: bool = False) -> str:
         """``items`` are (date, text) pairs, oldest first.

@@ -1,9 +1,12 @@
 """Rendering the norms scenario's prompts from the template files in agents/norms/templates/.
 
-A prompt is two chat messages. The system message is the same for every villager and every day
-of a run (preamble, then the phase's task), so a server's prefix cache can reuse it; the user
-message holds what this villager sees today, then the phase's question. Villagers are never
-told the catch rule, the catchability, the growth rate or how the lake regrows.
+A prompt is two chat messages, laid out for a server's prefix cache: what more villagers share
+comes first. The system message is the same for every villager and every day of a run
+(preamble, then the phase's task). The user message opens with what every villager of the
+phase sees today (the day, the lake, the norm, the peers' table with no row marked as the
+reader's, the ballot), then what is this villager's own ("You are villager N.", its belief,
+its record, the peers it watched), then the phase's question. Villagers are never told the
+catch rule, the catchability, the growth rate or how the lake regrows.
 
 Ablations change what is shown (see ``Shown``): without social learning the table of peers'
 efforts and payoffs is left out (a villager sees only its own outcomes); without group decision
@@ -76,8 +79,8 @@ def _sections(name: str) -> dict[str, str]:
 
 
 @cache
-def templates() -> tuple[Template, Template, dict[str, Template], dict[str, _Phase]]:
-    """(preamble, observation layout, blocks, phases), read once per process."""
+def templates() -> tuple[Template, dict[str, Template], dict[str, Template], dict[str, _Phase]]:
+    """(preamble, observation layout by part, blocks, phases), read once per process."""
     blocks = {k: Template(v) for k, v in tomllib.loads(_read("blocks.toml")).items()}
     phases = {}
     for phase in PHASES:
@@ -86,7 +89,8 @@ def templates() -> tuple[Template, Template, dict[str, Template], dict[str, _Pha
                                {p: Template(parts["rule_" + p]) for p in PROTOCOLS},
                                Template(parts["ask"]),
                                {p: Template(parts["reminder_" + p]) for p in PROTOCOLS})
-    return Template(_read("preamble.txt")), Template(_read("observation.txt")), blocks, phases
+    layout = {part: Template(text) for part, text in _sections("observation.txt").items()}
+    return Template(_read("preamble.txt")), layout, blocks, phases
 
 
 def _tidy(text: str) -> str:
@@ -145,19 +149,27 @@ class NormPrompts:
 
     # -- user message ---------------------------------------------------------------------------
 
-    def observation(self, view: View, shown: Shown) -> str:
+    def shared(self, view: View, shown: Shown, ballot: Sequence[str] = ()) -> str:
+        """The part of the observation every villager of this phase and day reads alike."""
         if shown.norm:
             norm = (self._block("norm", text=quoted(view.norm, self.text_max)) if view.norm is not None
                     else self._block("no_norm"))
         else:
             norm = ""
-        return _tidy(self.layout.substitute(
-            day=view.day, id=view.id,
-            belief=self._block("belief", text=quoted(view.belief, self.text_max)),
-            norm=norm,
+        return _tidy(self.layout["shared"].substitute(
+            day=view.day,
             lake=self._lake(view),
-            record=self._record(view),
+            norm=norm,
             peers=self._peers(view) if shown.peers else "",
+            ballot=self._ballot(ballot),
+        ))
+
+    def own(self, view: View) -> str:
+        """The part of the observation that is this villager's alone."""
+        return _tidy(self.layout["own"].substitute(
+            id=view.id,
+            belief=self._block("belief", text=quoted(view.belief, self.text_max)),
+            record=self._record(view),
             watched=self._watched(view),
         ))
 
@@ -202,12 +214,10 @@ class NormPrompts:
             if not row.alive:
                 lines.append(self._block("peer_row_dead", id=row.id, day=row.died_day))
                 continue
-            you = self._block("peer_you") if row.is_self else ""
             if row.effort is None:
-                lines.append(self._block("peer_row_new", id=row.id, you=you,
-                                         payoff=_fish(row.payoff)))
+                lines.append(self._block("peer_row_new", id=row.id, payoff=_fish(row.payoff)))
                 continue
-            lines.append(self._block("peer_row", id=row.id, you=you, effort=_effort(row.effort),
+            lines.append(self._block("peer_row", id=row.id, effort=_effort(row.effort),
                                      payoff=_fish(row.payoff)))
         return "\n".join(lines)
 
@@ -218,18 +228,21 @@ class NormPrompts:
         lines += [self._block("watched_row", id=i, effort=_effort(e)) for i, e in view.watched]
         return "\n".join(lines)
 
+    def _ballot(self, ballot: Sequence[str]) -> str:
+        if not ballot:
+            return ""
+        lines = [self._block("ballot_header")]
+        lines += [self._block("ballot_item", text=quoted(t, self.text_max)) for t in ballot]
+        return "\n".join(lines)
+
     def user(self, phase: str, view: View, shown: Shown, *, choices: Sequence[str] = (),
              ballot: Sequence[str] = ()) -> str:
         """The user message; ``choices`` (punish) and ``ballot`` (vote) are what may be picked."""
         spec = self.phases[phase]
-        ask = spec.ask.substitute(
-            self.numbers,
-            choices=", ".join(choices),
-            ballot="\n".join(self._block("ballot_item", text=quoted(t, self.text_max))
-                             for t in ballot),
-        )
+        ask = spec.ask.substitute(self.numbers, choices=", ".join(choices))
         reminder = spec.reminder[self.protocol].substitute(self.numbers)
-        return self.observation(view, shown) + "\n\n" + ask + " " + reminder
+        shared = self.shared(view, shown, ballot if phase == "vote" else ())
+        return shared + "\n\n" + self.own(view) + "\n\n" + ask + " " + reminder
 
     def messages(self, phase: str, view: View, shown: Shown, **kw) -> list[dict]:
         return [{"role": "system", "content": self.system(phase, shown)},

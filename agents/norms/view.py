@@ -36,7 +36,6 @@ class PeerRow:
     payoff: float  # total payoff (wealth)
     alive: bool = True
     died_day: int | None = None
-    is_self: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class View:
     record: tuple[DayRecord, ...]  # its own finished days, oldest first
     today: tuple[float, float] | None  # (effort, catch) once it has fished today
     payoff: float
-    peers: tuple[PeerRow, ...]  # every villager, itself included, in id order
+    peers: tuple[PeerRow, ...]  # every villager, itself included, in id order, unmarked
     # Punishment: the peers it watched today, (id, today's effort), drawn with the run's RNG.
     watched: tuple[tuple[int, float], ...] = ()
 
@@ -92,7 +91,7 @@ def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: 
         else:
             effort = past[-1].effort if past else None
         peers.append(PeerRow(other.unique_id, effort, float(other.wealth), bool(other.alive),
-                             other.died_round, other is agent))
+                             other.died_round))
     own = chronicle.records.get(agent.unique_id, [])
     return View(
         day=model.round,

@@ -65,7 +65,7 @@ class GovSimModel(Engine):
                               f"month (govsim.months = {g.months})")
         if g.newcomer_month and g.n_agents < 2:
             raise ConfigError("govsim.newcomer_month needs govsim.n_agents >= 2")
-        self.book = PromptBook.load(g.language, g.variant)
+        self.book = PromptBook.load(g.language, g.variant, g.layout)
         self.pool = CommonPool(g.initial_stock, g.capacity, g.collapse_below,
                                inverse=g.variant == "trash", inflow=g.trash_inflow)
         self.names = self.book.names(g.n_agents)

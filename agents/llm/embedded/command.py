@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from agents.errors import BadInputError, LabError, ServiceError
 from agents.llm.embedded.models import ModelFilesMissing
 from agents.llm.embedded.server import (
+    DEFAULT_CACHE_PROMPT,
     DEFAULT_CONTEXT,
     DEFAULT_MAX_TOKENS,
     DEFAULT_PARALLEL,
@@ -37,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
                         help="answer length when a request sets no num_predict")
     parser.add_argument("--no-embeddings", action="store_true", help="do not serve all-minilm")
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--cache-prompt", dest="cache_prompt", action="store_true",
+                       default=DEFAULT_CACHE_PROMPT,
+                       help="reuse a matching prompt prefix between requests: faster, but a "
+                            "seeded answer may then differ from a cold one (default: off)")
+    cache.add_argument("--no-cache-prompt", dest="cache_prompt", action="store_false",
+                       help="evaluate every prompt whole (the default)")
     parser.add_argument("--verbose", action="store_true", help="log requests and llama.cpp output")
 
     def one_line_error(message: str) -> NoReturn:
@@ -52,7 +60,8 @@ def main(args: argparse.Namespace) -> int:
     not load raise ``ServiceError`` (exit 3)."""
     try:
         server = EmbeddedServer(args.host, args.port, args.parallel, args.ctx, args.threads,
-                                not args.no_embeddings, max_tokens=args.max_tokens, verbose=args.verbose)
+                                not args.no_embeddings, max_tokens=args.max_tokens,
+                                cache_prompt=args.cache_prompt, verbose=args.verbose)
     except ValueError as exc:
         raise BadInputError(str(exc)) from None
     try:
@@ -73,6 +82,7 @@ def serve(
     threads: int = 2,
     embeddings: bool = True,
     max_tokens: int = DEFAULT_MAX_TOKENS,
+    cache_prompt: bool = DEFAULT_CACHE_PROMPT,
     verbose: bool = False,
     out: Any = None,
 ) -> int:
@@ -82,7 +92,7 @@ def serve(
     OSError when the port is taken.
     """
     server = EmbeddedServer(host, port, n_parallel, n_ctx, threads, embeddings,
-                            max_tokens=max_tokens, verbose=verbose)
+                            max_tokens=max_tokens, cache_prompt=cache_prompt, verbose=verbose)
     return _serve_until_stopped(server, out or sys.stdout)
 
 

@@ -27,6 +27,13 @@ DEFAULT_PORT = 11434  # Ollama's port: the ollama client finds `serve` without O
 DEFAULT_CONTEXT = 4096  # tokens per request slot (SmolLM2 was trained on 8192)
 DEFAULT_PARALLEL = 1  # see benchmarks/embedded_server.py: 2 slots were not faster on 2 cores
 DEFAULT_MAX_TOKENS = 512  # answer length when a request sets no num_predict (or -1)
+# llama.cpp's prompt cache (reuse of a matching prompt prefix) is off unless asked for: it
+# changes seeded answers. Its CPU kernels give a token different logits depending on how many
+# tokens were evaluated with it, and a cached prefix was evaluated in another batch than a cold
+# request evaluates it. Measured on SmolLM2 (Q4_1): the first answer token's log-probabilities
+# moved by 0.1-0.2, and 0 of 8 seeded answers at temperature 0.7 equalled their cold answers
+# (7 of 8 greedy ones did). See the README, "Speed", and test_embedded_server.py.
+DEFAULT_CACHE_PROMPT = False
 _LOOPBACK = ("127.0.0.1", "localhost")
 
 
@@ -36,7 +43,7 @@ class EmbeddedServer:
     ``port=0`` picks a free port. ``n_ctx`` is the context of one request (prompt plus
     answer); ``n_parallel`` requests run at once, the rest wait in llama.cpp's queue.
     ``cache_prompt=True`` re-uses a matching prompt prefix between requests: faster, but
-    then the same seed no longer guarantees the same answer. ``limits`` bounds what one
+    then the same seed no longer gives the same answer (see ``DEFAULT_CACHE_PROMPT``). ``limits`` bounds what one
     request or connection may cost (see ``limits.ServerLimits``); ``counts`` says how often
     each limit was applied.
     """
@@ -51,7 +58,7 @@ class EmbeddedServer:
         embeddings: bool = True,
         *,
         max_tokens: int = DEFAULT_MAX_TOKENS,
-        cache_prompt: bool = False,
+        cache_prompt: bool = DEFAULT_CACHE_PROMPT,
         verbose: bool = False,
         limits: ServerLimits = DEFAULT_LIMITS,
     ):
