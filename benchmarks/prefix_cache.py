@@ -1,13 +1,16 @@
 """What the embedded server's prefix cache saves: one 10-villager norms round and one GovSim
 month, each run with the cache off and on, side by side in one process.
 
-Every arm gets a server of its own, started fresh (so no arm inherits another's cached
-prefixes), on the same seed and config. For each arm it prints the chat calls, the wall time,
+Every arm starts an embedded server of its own (``llm.backend = "embedded"``), so no arm
+inherits another's cached prefixes: with ``llm.prefix_cache`` off (the default: one slot, no
+prompt cache) and on (llama.cpp's prompt cache, one slot per concurrent call), on the same seed
+and config. GovSim runs with ``govsim.layout = "shared_first"``, the layout a prefix cache can
+reuse (GovSim's own order shares 8 characters between villagers). For each arm it prints the chat calls, the wall time,
 calls per second, the share of prompt tokens the server read from its cache (from the calls'
 records), and for each scenario the ratio of calls per second on to off. It also says whether
 the two arms' answers were the same, call by call.
 
-    .venv/bin/python benchmarks/prefix_cache.py [--villagers 10] [--fishers 5] [--threads 2]
+    .venv/bin/python benchmarks/prefix_cache.py [--villagers 10] [--fishers 5]
         [--only norms|govsim]
 """
 
@@ -28,28 +31,22 @@ def scenarios(villagers: int, fishers: int) -> dict[str, tuple[str, dict]]:
     return {
         "norms": ("runs/demo-llm.toml", {"rounds": 1, "norms.n_agents": villagers}),
         "govsim": ("runs/govsim-fishery-demo.toml",
-                   {"govsim.months": 1, "rounds": 1, "govsim.n_agents": fishers}),
+                   {"govsim.months": 1, "rounds": 1, "govsim.n_agents": fishers,
+                    "govsim.layout": "shared_first"}),
     }
 
 
-def one_arm(path: str, overrides: dict, cache: bool, threads: int, folder: Path) -> dict:
+def one_arm(path: str, overrides: dict, cache: bool, folder: Path) -> dict:
+    """One run on an embedded server started for it (``llm.prefix_cache`` on or off)."""
     from agents.llm.call_log import read_calls
-    from agents.llm.embedded import EmbeddedServer
     from model.config import load_config
     from model.runner import run
 
-    config = load_config(ROOT / path, dict(overrides))
-    server = EmbeddedServer(n_parallel=config.llm.concurrency, threads=threads,
-                            cache_prompt=cache)
-    server.start()
-    try:
-        config = config.replace(**{"llm.backend": "ollama", "llm.host": server.url,
-                                   "llm.embedding_backend": "same"})
-        start = time.perf_counter()
-        run(config, folder, progress=False)
-        wall = time.perf_counter() - start
-    finally:
-        server.stop()
+    config = load_config(ROOT / path, {**overrides, "llm.backend": "embedded",
+                                       "llm.prefix_cache": cache})
+    start = time.perf_counter()
+    run(config, folder, progress=False)
+    wall = time.perf_counter() - start
     chats = [r for r in read_calls(folder / "calls.jsonl")
              if r.get("kind") == "chat" and r.get("raw") is not None]
     prompt = sum(int(r.get("prompt_tokens") or 0) for r in chats)
@@ -64,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--villagers", type=int, default=10)
     ap.add_argument("--fishers", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", choices=("norms", "govsim"))
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="prefix-cache-"))
@@ -74,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         arms = {}
         for cache in (False, True):
             label = "on" if cache else "off"
-            arms[label] = one_arm(path, overrides, cache, args.threads, tmp / f"{name}-{label}")
+            arms[label] = one_arm(path, overrides, cache, tmp / f"{name}-{label}")
             a = arms[label]
             print(f"{name:>6} cache {label:>3}: {a['calls']:4d} calls in {a['wall_s']:7.1f} s = "
                   f"{a['calls_per_s']:.3f} calls/s; {a['cached_tokens']:,} of "

@@ -76,9 +76,11 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
 
 
 # What a resume may change: where the model is served (a sweep moves a run off a server that
-# died), where stored answers are kept (they are the same answers) and the table format.
+# died), where stored answers are kept (they are the same answers), whether a server it
+# starts caches prompts (recorded answers are served all the same) and the table format.
 # Everything else must be the recorded run's.
-RESUME_MAY_CHANGE = ("llm.host", "llm.base_url", "llm.cache", "output.format")
+RESUME_MAY_CHANGE = ("llm.host", "llm.base_url", "llm.cache", "llm.prefix_cache",
+                     "output.format")
 
 
 def _resumable(config: RunConfig, folder: RunFolder) -> tuple[RunConfig, dict]:

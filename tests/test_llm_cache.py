@@ -168,3 +168,17 @@ def test_a_sweep_rerun_with_the_response_cache_asks_no_server_and_gives_the_same
                                       pd.read_parquet(again / f"{table}.parquet"))
     summary = json.loads((again / "summary.json").read_text())
     assert summary["llm_cache_hits"] == summary["llm_calls"] > 0
+
+
+@pytest.mark.llm
+def test_llm_prefix_cache_turns_on_the_prompt_cache_of_the_server_a_run_starts(tmp_path):
+    from agents.llm.host import open_llm_host
+    from agents.llm.settings import LLMConfig
+
+    for on in (False, True):
+        settings = LLMConfig(backend="embedded", prefix_cache=on, concurrency=2, temperature=0.0,
+                             max_retries=0, num_predict=12)
+        with open_llm_host(settings) as url, LLMClient(settings, host=url) as client:
+            client.decide(_request(0))
+            client.decide(_request(1))
+            assert (client.stats.cached_tokens > 0) is on, on

@@ -70,7 +70,7 @@ def is_embedded(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def _embedded(n_ctx: int) -> Iterator[str]:
+def _embedded(n_ctx: int, prefix_cache: bool = False, slots: int = 1) -> Iterator[str]:
     try:  # imported lazily: it loads the inference engine
         from agents.llm.embedded import EmbeddedServer
     except ImportError as err:
@@ -78,7 +78,12 @@ def _embedded(n_ctx: int) -> Iterator[str]:
             f"the embedded server is not available ({err}): install the project's LLM extras"
         ) from None
     # The run's num_ctx, so a prompt too long for it is refused here as Ollama would cut it.
-    server = EmbeddedServer(n_ctx=n_ctx)
+    # Without the prompt cache one slot serves the calls in turn, whatever their order: a
+    # seeded answer is then the same cold or warm (README, Speed).
+    if prefix_cache:
+        server = EmbeddedServer(n_ctx=n_ctx, n_parallel=slots, cache_prompt=True)
+    else:
+        server = EmbeddedServer(n_ctx=n_ctx)
     url = server.start()
     _EMBEDDED_URLS.add(url)
     log.info("started the embedded Ollama-compatible server at %s", url)
@@ -116,5 +121,5 @@ def open_llm_host(config: LLMConfig, *, host: str | None = None) -> Iterator[str
         return
     if config.backend == "auto":
         log.info("no Ollama server answers at %s; starting the embedded server", display_host(url))
-    with _embedded(config.num_ctx) as embedded_url:
+    with _embedded(config.num_ctx, config.prefix_cache, config.concurrency) as embedded_url:
         yield embedded_url

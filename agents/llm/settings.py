@@ -47,6 +47,10 @@ class LLMConfig:
     concurrency: int = bounded(2, 1, 64)
     timeout_s: float = bounded(120.0, 1.0, 3600.0)
     replay_log: str | None = None  # a calls.jsonl to serve answers from (backend "replay")
+    # Only for an embedded server a run starts itself: llama.cpp's prompt cache, with one slot per
+    # concurrent call. Faster (a shared prompt prefix is read, not evaluated again), but a
+    # seeded answer then depends on the calls before it (README, Speed); replay stays exact.
+    prefix_cache: bool = False
     # A folder holding the response cache shared by runs (agents/llm/response_cache.py): a
     # request sent before, to the same model with the same seed, is answered from it. None: off.
     cache: str | None = None
