@@ -6,7 +6,7 @@ inherits another's cached prefixes: with ``llm.prefix_cache`` off (the default: 
 prompt cache) and on (llama.cpp's prompt cache, one slot per concurrent call), on the same seed
 and config. GovSim runs with ``govsim.layout = "shared_first"``, the layout a prefix cache can
 reuse (GovSim's own order shares 8 characters between villagers). For each arm it prints the chat calls, the wall time,
-calls per second, the share of prompt tokens the server read from its cache (from the calls'
+calls per second (``--arms off-slots`` adds a server with the cache-on arm's slots and no cache), the share of prompt tokens the server read from its cache (from the calls'
 records), and for each scenario the ratio of calls per second on to off. It also says whether
 the two arms' answers were the same, call by call.
 
@@ -36,17 +36,29 @@ def scenarios(villagers: int, fishers: int) -> dict[str, tuple[str, dict]]:
     }
 
 
-def one_arm(path: str, overrides: dict, cache: bool, folder: Path) -> dict:
-    """One run on an embedded server started for it (``llm.prefix_cache`` on or off)."""
+def one_arm(path: str, overrides: dict, arm: str, folder: Path) -> dict:
+    """One run on an embedded server started for it: ``off`` and ``on`` through
+    ``llm.prefix_cache`` (what a run does), ``off-slots`` a server with as many slots as the
+    cache-on arm but no prompt cache, to tell the cache's share of the gain from the slots'."""
     from agents.llm.call_log import read_calls
+    from agents.llm.embedded import EmbeddedServer
     from model.config import load_config
     from model.runner import run
 
     config = load_config(ROOT / path, {**overrides, "llm.backend": "embedded",
-                                       "llm.prefix_cache": cache})
-    start = time.perf_counter()
-    run(config, folder, progress=False)
-    wall = time.perf_counter() - start
+                                       "llm.prefix_cache": arm == "on"})
+    server = None
+    if arm == "off-slots":
+        server = EmbeddedServer(n_ctx=config.llm.num_ctx, n_parallel=config.llm.concurrency,
+                                cache_prompt=False)
+        config = config.replace(**{"llm.backend": "ollama", "llm.host": server.start()})
+    try:
+        start = time.perf_counter()
+        run(config, folder, progress=False)
+        wall = time.perf_counter() - start
+    finally:
+        if server is not None:
+            server.stop()
     chats = [r for r in read_calls(folder / "calls.jsonl")
              if r.get("kind") == "chat" and r.get("raw") is not None]
     prompt = sum(int(r.get("prompt_tokens") or 0) for r in chats)
@@ -62,25 +74,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--villagers", type=int, default=10)
     ap.add_argument("--fishers", type=int, default=5)
     ap.add_argument("--only", choices=("norms", "govsim"))
+    ap.add_argument("--arms", default="off,on",
+                    help="comma list of off, on, off-slots (default: off,on)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="prefix-cache-"))
     for name, (path, overrides) in scenarios(args.villagers, args.fishers).items():
         if args.only and name != args.only:
             continue
         arms = {}
-        for cache in (False, True):
-            label = "on" if cache else "off"
-            arms[label] = one_arm(path, overrides, cache, tmp / f"{name}-{label}")
+        for label in args.arms.split(","):
+            arms[label] = one_arm(path, overrides, label, tmp / f"{name}-{label}")
             a = arms[label]
-            print(f"{name:>6} cache {label:>3}: {a['calls']:4d} calls in {a['wall_s']:7.1f} s = "
+            print(f"{name:>6} {label:>9}: {a['calls']:4d} calls in {a['wall_s']:7.1f} s = "
                   f"{a['calls_per_s']:.3f} calls/s; {a['cached_tokens']:,} of "
                   f"{a['prompt_tokens']:,} prompt tokens from the cache "
                   f"({100 * a['cached_share']:.1f} %)", flush=True)
-        off, on = arms["off"], arms["on"]
-        same = sum(x == y for x, y in zip(off["answers"], on["answers"]))
-        print(f"{name:>6} on/off: {on['calls_per_s'] / off['calls_per_s']:.2f}x calls/s; "
-              f"{same} of {min(len(off['answers']), len(on['answers']))} answers identical, "
-              f"call by call", flush=True)
+        for other in arms:
+            if other == "on" or "on" not in arms:
+                continue
+            off, on = arms[other], arms["on"]
+            same = sum(x == y for x, y in zip(off["answers"], on["answers"]))
+            print(f"{name:>6} on/{other}: {on['calls_per_s'] / off['calls_per_s']:.2f}x calls/s; "
+                  f"{same} of {min(len(off['answers']), len(on['answers']))} answers identical, "
+                  "call by call", flush=True)
     return 0
 
 
