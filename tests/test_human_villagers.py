@@ -228,3 +228,25 @@ def test_human_beside_llm_villagers_votes_and_can_be_punished(tmp_path):
     run(cfg.replace(**{"llm.replay_log": str(tmp_path / "live" / "calls.jsonl")}),
         tmp_path / "replay", progress=False)
     assert_same_tables(tmp_path / "live", tmp_path / "replay")
+
+
+def test_the_report_gives_human_villagers_rows_of_their_own(tmp_path):
+    from analysis.report import build_report
+
+    desk = HumanDesk()
+    Student(desk)
+    run(config(), tmp_path / "runs" / "a", progress=False, desk=desk)
+    desk.close()
+    run(config(**{"villagers.human": []}), tmp_path / "runs" / "b", progress=False)
+    report = build_report([tmp_path / "runs"], tmp_path / "report")
+    survival = report.tables["villagers_survival"].set_index("villagers_are")
+    effort = report.tables["villagers_effort"].set_index("villagers_are")
+    assert survival.index.tolist() == ["human", "model (rule-based)"]
+    assert survival.villagers.tolist() == [1, 3] and survival.runs.tolist() == [1, 1]
+    assert survival.loc["human", "mean_rounds_alive"] == 3
+    assert effort.loc["human", "mean_effort"] == pytest.approx(0.35)
+    agents = pd.read_parquet(tmp_path / "runs" / "a" / "agents.parquet")
+    model = agents[(agents.AgentID != 1) & (agents.Round > 0) & agents.Alive]
+    assert effort.loc["model (rule-based)", "mean_effort"] == pytest.approx(model.Effort.mean())
+    text = report.markdown.read_text()
+    assert "Human and model villagers" in text and "1 runs had human villagers (9 human turns" in text
