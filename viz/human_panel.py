@@ -28,6 +28,7 @@ CSS = """
 .cl-human-table td, .cl-human-table th { border-bottom: 1px solid #ccc; padding: 1px 8px;
                                          text-align: left; }
 .cl-human-form { min-width: 380px; max-width: 520px; font-size: 17px; }
+.cl-human-form .v-label, .cl-human-form input { font-size: 16px !important; }
 .cl-human-form .v-btn { text-transform: none; font-size: 16px !important; }
 .cl-human-form .v-btn-toggle { flex-wrap: wrap; }
 .cl-human-refused { font-size: 16px; }
@@ -88,14 +89,26 @@ def TurnForm(run: LiveRun, turn, on_change, beat: int = 0):
                                      value=str(values.get(f.name, "")),
                                      on_value=lambda v, n=f.name: put(n, v),
                                      continuous_update=True, classes=[f"cl-field-{f.name}"])
+            missing = [f for f in turn.fields
+                       if (f.required or f.min_length) and values.get(f.name) in (None, "")]
+            if not missing:
+                # What Send will send, as the page holds it (the desk still checks it).
+                solara.Text("You answer: " + "; ".join(
+                    _shown_value(f, values.get(f.name)) for f in turn.fields),
+                    classes=["cl-human-preview"])
             solara.Button("Send answer", icon_name="mdi-send", color="primary",
-                          on_click=submit, classes=["cl-human-send"])
+                          on_click=submit, disabled=bool(missing), classes=["cl-human-send"])
             if error:
                 solara.Error(f"Refused: {error}", dense=True, classes=["cl-human-refused"])
             left = turn.seconds_left
             if left is not None:
                 solara.Text(f"{left:.0f} s left, then the default answer is used",
                             classes=["cl-human-left"])
+
+
+def _shown_value(f, value) -> str:
+    label = next((c.label for c in f.choices if c.value == value), value)
+    return f"{f.name} {label if label not in (None, '') else '(empty)'}"
 
 
 @solara.component

@@ -36,6 +36,8 @@ def student(browser, ui_server):
 
 def answer(page, field: str, text: str) -> None:
     page.locator(f".cl-field-{field} input").fill(text)
+    # Send once the page holds what was typed (the field sends it as it is typed).
+    expect(page.locator(".cl-human-preview")).to_contain_text(f"{field} {text}")
     page.locator(".cl-human-send").click()
 
 
@@ -71,6 +73,7 @@ def test_a_student_plays_villager_1_for_three_rounds(student, screenshot_dir, tm
         answer(page, "effort", PLAY["effort"][day - 1])
         turn(page, day, "Whom do you punish today")
         page.locator(".cl-field-punish button", has_text="nobody").click()
+        expect(page.locator(".cl-human-preview")).to_contain_text("punish nobody")
         page.locator(".cl-human-send").click()
         turn(page, day, "Propose a community policy")
         if day > 1:
