@@ -250,3 +250,20 @@ def test_the_report_gives_human_villagers_rows_of_their_own(tmp_path):
     assert effort.loc["model (rule-based)", "mean_effort"] == pytest.approx(model.Effort.mean())
     text = report.markdown.read_text()
     assert "Human and model villagers" in text and "1 runs had human villagers (9 human turns" in text
+
+
+def test_the_page_replays_a_recorded_run_with_a_human_villager(tmp_path):
+    from viz.live_run import LiveRun
+
+    desk = HumanDesk()
+    Student(desk)
+    run(config(), tmp_path / "run", progress=False, desk=desk)
+    desk.close()
+    replay = LiveRun.recorded(tmp_path / "run")
+    assert replay.error is None and replay.desk is None  # nobody is asked
+    for _ in range(3):
+        replay.step()
+        replay.wait()
+    assert replay.error is None
+    rounds = pd.read_parquet(tmp_path / "run" / "rounds.parquet")
+    pd.testing.assert_frame_equal(replay.sim.tables()["rounds"], rounds, check_exact=True)
