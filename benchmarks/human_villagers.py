@@ -94,13 +94,13 @@ def main() -> None:
         "norms.collapse_threshold": 0.0, "villagers.human_timeout_s": 0.0})
     human = base.replace(**{"villagers.human": [1]})
     timed(base, 1, False)  # imports and first-use costs out of the way
-    plain_s, plain_rounds, _ = timed(base, args.runs, False)
-    human_s, human_rounds, turns = timed(human, args.runs, True)
+    results = [("through the runner", timed(base, args.runs, False),
+                timed(human, args.runs, True)),
+               ("model stepped, no table saves", stepped(base, args.runs, False),
+                stepped(human, args.runs, True))]
     print(f"{args.runs} runs x {args.rounds} rounds x {args.agents} villagers")
-    for what, (plain_s, plain_rounds, _), (human_s, human_rounds, turns) in (
-            ("through the runner", (plain_s, plain_rounds, 0), (human_s, human_rounds, turns)),
-            ("model stepped, no table saves", stepped(base, args.runs, False),
-             stepped(human, args.runs, True))):
+    for what, plain, with_human in results:
+        (plain_s, plain_rounds, _), (human_s, human_rounds, turns) = plain, with_human
         plain_rate, human_rate = plain_rounds / plain_s, human_rounds / human_s
         extra_ms = (human_s - plain_s * human_rounds / plain_rounds) / max(turns, 1) * 1000
         print(f"{what}:")
@@ -109,7 +109,6 @@ def main() -> None:
               f"{turns} turns)")
         print(f"  ratio (desk / plain)    {human_rate / plain_rate:9.2f}; "
               f"{extra_ms:.2f} ms more per human turn")
-
 
 if __name__ == "__main__":
     main()
