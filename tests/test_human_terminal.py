@@ -89,3 +89,36 @@ def test_one_govsim_month_with_a_human_fisherman(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "###" not in done.stdout and "WARNING" not in done.stderr
     assert_same_tables(live, replay)
+
+
+def test_a_silent_human_fisherman_gets_the_documented_fallbacks(tmp_path):
+    """Nobody answers at the desk: the harvest fallback (the sustainable threshold, capped at
+    the stock) and silence, which ends the discussion; both are fallback events and time-outs."""
+    from agents.human.desk import HumanDesk
+    from model.config import RunConfig
+    from model.runner import run
+
+    script = tmp_path / "script.jsonl"
+    script.write_text("".join(json.dumps({"kind": "chat", "agent": a, "round": 1, "phase": p,
+                                          "attempt": 0, "model": "m", "raw": raw,
+                                          "done_reason": "stop"}) + "\n"
+                              for a, p, raw in SCRIPT if p != "utterance:2"))
+    config = RunConfig(scenario="govsim", seed=1).replace(**{
+        "govsim.n_agents": 3, "govsim.months": 1, "govsim.max_utterances": 2,
+        "govsim.memory_top_k": 0, "llm.backend": "replay", "llm.replay_log": str(script),
+        "villagers.human": [1], "villagers.human_timeout_s": 0.2})
+    desk = HumanDesk()
+    run(config, tmp_path / "out", progress=False, desk=desk)
+    desk.close()
+    harvests = pd.read_parquet(tmp_path / "out" / "harvests.parquet").set_index("agent")
+    threshold = harvests.loc[1, "threshold"]
+    assert harvests.loc[1, "wanted"] == threshold and harvests.loc[1, "fallback"]
+    talk = pd.read_parquet(tmp_path / "out" / "utterances.parquet")
+    assert talk.fallback.tolist() == [False, True] and talk.text.isna().tolist() == [False, True]
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    fallbacks = events[events.kind == "fallback"]
+    assert fallbacks.agent.tolist() == [1, 1]
+    assert fallbacks.text.str.contains("time ran out").all()
+    rounds = pd.read_parquet(tmp_path / "out" / "rounds.parquet")
+    assert rounds.Human_timeouts.tolist() == [0, 2] and rounds.Human_turns.tolist() == [0, 2]
+    assert rounds.Utterances.tolist()[1] == 0
