@@ -44,15 +44,47 @@ def _default_out(config) -> Path:
     return Path("out") / config.name / f"seed{config.seed}-{stamp}"
 
 
+def _human_ids(items: list[str] | None) -> list[int]:
+    """``--human 3 --human 1,4`` as villager ids."""
+    from model.config import ConfigError
+
+    ids = []
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            if not part.isdigit():
+                raise ConfigError(f"--human {item!r} must be villager ids, e.g. --human 3 or "
+                                  "--human 1,3")
+            ids.append(int(part))
+    return ids
+
+
 def cmd_run(args) -> int:
+    from model.config import apply_overrides
     from model.runner import run
 
     config = _config_from_args(args)
     if args.csv:
-        from model.config import apply_overrides
         config = apply_overrides(config, {"output.format": "both"})
+    added = [i for i in _human_ids(args.human) if i not in config.villagers.human]
+    if added:
+        config = apply_overrides(config, {"villagers.human": [*config.villagers.human, *added]})
     out = Path(args.out) if args.out else _default_out(config)
-    summary = run(config, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    desk = None
+    # A strict replay serves the recorded human answers with nobody asked, unless --human asks
+    # for a person here (villagers of a scripted LLM society, say).
+    if config.humans and (added or args.human or config.llm.backend != "replay"):
+        from agents.human.desk import HumanDesk
+        from agents.human.terminal import TerminalFrontEnd
+
+        desk = HumanDesk()
+        TerminalFrontEnd(desk).start()
+    try:
+        summary = run(config, out, resume=args.resume, overwrite=args.overwrite,
+                      progress=not args.quiet and desk is None, desk=desk)
+    finally:
+        if desk is not None:
+            desk.close()
     _print_summary(summary, out)
     return 0
 
@@ -63,6 +95,9 @@ def _print_summary(summary: dict, out: Path) -> None:
     eff = summary.get("mean_efficiency")
     if eff is not None:
         print(f"mean efficiency: {eff:.3f}")
+    if summary.get("human_turns"):
+        print(f"human turns:     {summary['human_turns']} "
+              f"({summary.get('human_timeouts', 0)} timed out)")
     if summary.get("llm_calls"):
         print(f"LLM calls:       {summary['llm_calls']} "
               f"({summary.get('llm_fallbacks', 0)} fallbacks, {summary.get('llm_retries', 0)} retries)")
@@ -84,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--human", action="append", metavar="ID",
+                   help="villager ID's turns are asked here, on the command line (repeatable or "
+                        "a comma list; adds to the config's villagers.human)")
     p.set_defaults(func=cmd_run)
 
     # Subcommands that live beside the code they drive. Each module defines HELP,

@@ -523,6 +523,28 @@ def report_paths(out: str | Path) -> tuple[Path, Path, Path]:
     return out / "report.html", out / "report.md", out
 
 
+def human_section(rs: RunSet, tables: dict) -> Section | None:
+    """Human villagers and the model villagers of the same runs, in rows of their own."""
+    from analysis.human_villagers import human_runs, summaries
+
+    runs = human_runs(rs)
+    if runs.empty:
+        return None
+    survival, effort = summaries(rs)
+    tables["villagers_survival"] = survival
+    tables["villagers_effort"] = effort
+    sec = Section("Human and model villagers")
+    timeouts = int(runs["human_timeouts"].fillna(0).sum()) if "human_timeouts" in runs else 0
+    sec.text(f"{len(runs)} runs had human villagers ({int(runs['human_turns'].sum())} human "
+             f"turns, {timeouts} of them timed out to the default answer). The model villagers "
+             "are those of the same runs, who shared the lake with them.")
+    sec.table("villagers_survival", survival, "Survival per kind of villager: villagers, the "
+              "share alive at the run's end, the rounds they lived.")
+    sec.table("villagers_effort", effort, "Effort per kind of villager: mean effort (norms) or "
+              "request (GovSim) while alive, mean catch, mean final wealth (GovSim: total).")
+    return sec
+
+
 def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str = "auto",
                  alpha: float = 0.05, include_incomplete: bool = False,
                  title: str | None = None) -> Report:
@@ -547,8 +569,14 @@ def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str 
         sections += norms_sections(norms, alpha, figs, tables, notes)
     if not gov.runs.empty:
         sections += govsim_sections(gov, figs, tables, notes)
+<<<<<<< HEAD
     if (cost := llm_cost_section(rs.runs, tables)) is not None:
         sections.append(cost)
+=======
+    humans = human_section(rs, tables)
+    if humans is not None:
+        sections.append(humans)
+>>>>>>> human
     timings["figures"] = figs.seconds
     timings["statistics"] = time.perf_counter() - t1 - figs.seconds
 

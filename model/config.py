@@ -234,6 +234,17 @@ class GovSimConfig:
 
 
 @dataclass(frozen=True)
+class VillagersConfig:
+    """Who decides for which villager: by default every villager follows the run's policy;
+    ``human`` lists villager ids (1-based, as shown everywhere) whose turns a person takes."""
+
+    human: tuple[int, ...] = ()
+    # Seconds a person has for one turn; then the decision's documented fallback is used (the
+    # one an unparseable LLM answer gets), counted and logged. 0 = no limit.
+    human_timeout_s: float = bounded(120.0, 0.0, 86_400.0, "seconds per human turn (0 = none)")
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     format: Literal["parquet", "csv", "both"] = "parquet"
 
@@ -254,6 +265,7 @@ class RunConfig:
     llm: LLMConfig = field(default_factory=LLMConfig)
     prompt: PromptConfig = field(default_factory=PromptConfig)
     govsim: GovSimConfig = field(default_factory=GovSimConfig)
+    villagers: VillagersConfig = field(default_factory=VillagersConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
@@ -261,6 +273,25 @@ class RunConfig:
         if self.name in ("", ".", "..") or any(c in self.name for c in "/\\\0"):
             raise ConfigError(f"name = {self.name!r} must be a plain name (no path separators, "
                               "not '.' or '..'), e.g. \"demo\"")
+        self._check_humans()
+
+    def _check_humans(self) -> None:
+        """Human villagers are ids of this scenario's villagers, each named once."""
+        n = self.govsim.n_agents if self.scenario == "govsim" else self.norms.n_agents
+        table = "govsim" if self.scenario == "govsim" else "norms"
+        seen: set[int] = set()
+        for i, vid in enumerate(self.villagers.human):
+            if not 1 <= vid <= n:
+                raise ConfigError(f"villagers.human[{i}] = {vid} is not a villager: ids run from "
+                                  f"1 to {table}.n_agents = {n}")
+            if vid in seen:
+                raise ConfigError(f"villagers.human[{i}] = {vid} is named twice")
+            seen.add(vid)
+
+    @property
+    def humans(self) -> tuple[int, ...]:
+        """The human villagers' ids, sorted."""
+        return tuple(sorted(self.villagers.human))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -62,8 +62,12 @@ class Engine(mesa.Model):
                                      "retries", "fallbacks", "parse_failures", "embed_calls",
                                      "cache_hits", "embed_cache_hits")
 
+    # Human villagers' counters recorded per round as ``Human_<name>`` columns, in runs that
+    # have human villagers (agents/human/answers.py).
+    HUMAN_COUNTERS: tuple[str, ...] = ("turns", "timeouts")
+
     def __init__(self, config: RunConfig | None = None, rng: int | None = None, llm_client=None,
-                 *, collect: Literal["every", "last"] = "every"):
+                 *, collect: Literal["every", "last"] = "every", humans=None):
         config = config or RunConfig()
         if rng is not None and rng != config.seed:
             config = dataclasses.replace(config, seed=int(rng))
@@ -78,6 +82,15 @@ class Engine(mesa.Model):
         self.llm_round = dict.fromkeys(self.LLM_COUNTERS, 0)
         self._llm_before = llm_client.stats.snapshot() if llm_client is not None else None
         self.collect_every_round = collect == "every"
+        # Who answers for the human villagers (``agents.human.answers.HumanAnswers``); without
+        # one, a human villager's turn fails with a one-line error saying how to run it.
+        if humans is None and config.humans:
+            from agents.human.answers import HumanAnswers
+
+            humans = HumanAnswers(config.humans, timeout_s=config.villagers.human_timeout_s)
+        self.humans = humans
+        self.human_round = dict.fromkeys(self.HUMAN_COUNTERS, 0)
+        self._human_before = humans.snapshot() if humans is not None else None
         self._round_hooks: list[Callable[[Engine], None]] = []
 
     # -- pipeline ---------------------------------------------------------------------------
@@ -96,6 +109,10 @@ class Engine(mesa.Model):
     def end_round(self) -> None:
         """The round's last bookkeeping, before it is recorded: the LLM calls it cost.
         Subclasses that make calls of their own here do so before calling this."""
+        if self.humans is not None:
+            now = self.humans.snapshot()
+            self.human_round = {k: now[k] - self._human_before[k] for k in self.HUMAN_COUNTERS}
+            self._human_before = now
         if self.llm is None:
             return
         spent = self.llm.stats.since(self._llm_before)
@@ -103,9 +120,14 @@ class Engine(mesa.Model):
         self.llm_round = {key: getattr(spent, key) for key in self.LLM_COUNTERS}
 
     def llm_reporters(self) -> dict[str, Callable[[Engine], Any]]:
-        """DataCollector reporters of the per-round LLM counters (zero without an LLM)."""
-        return {f"LLM_{key}": (lambda k: lambda m: m.llm_round[k])(key)
-                for key in self.LLM_COUNTERS}
+        """DataCollector reporters of the per-round LLM counters (zero without an LLM), and of
+        the human villagers' turns and timeouts in a run that has them."""
+        reporters = {f"LLM_{key}": (lambda k: lambda m: m.llm_round[k])(key)
+                     for key in self.LLM_COUNTERS}
+        if self.humans is not None:
+            reporters.update({f"Human_{key}": (lambda k: lambda m: m.human_round[k])(key)
+                              for key in self.HUMAN_COUNTERS})
+        return reporters
 
     def step(self) -> None:
         if not self.running:

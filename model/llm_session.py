@@ -13,6 +13,7 @@ can go to an API that has no embeddings endpoint.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,9 @@ from typing import TYPE_CHECKING
 from model.config import ConfigError, RunConfig
 
 if TYPE_CHECKING:  # imported when a session opens: a rule-based run needs no HTTP client
+    from agents.human.answers import HumanAnswers
+    from agents.human.desk import HumanDesk
+    from agents.llm.call_log import CallLog
     from agents.llm.client import LLMClient
     from agents.llm.replay import ReplaySource
 
@@ -95,10 +99,72 @@ def open_session(config: RunConfig, *, call_log: Path | None = None, resume: boo
     after it. ``before_first_call`` runs once the models are checked and before the call log is
     opened: the runner creates the run folder there, so a failed check leaves nothing behind.
     """
+    with _open(config, call_log=call_log, resume=resume, host=host,
+               before_first_call=before_first_call) as (client, _):
+        yield client
+
+
+@dataclass
+class RunSession:
+    """What a run's villagers decide through: the LLM client (None without LLM villagers) and
+    the human villagers' answers (None without human villagers)."""
+
+    llm: LLMClient | None
+    humans: HumanAnswers | None
+
+
+@contextlib.contextmanager
+def open_run(config: RunConfig, *, call_log: Path | None = None, resume: bool = False,
+             host: str | None = None, before_first_call: Callable[[], None] | None = None,
+             desk: HumanDesk | None = None) -> Iterator[RunSession]:
+    """``open_session`` and, for a run with human villagers, their answers: asked at ``desk``
+    (None: nobody is there, only recorded answers can be served) and recorded in the same call
+    log. Recorded human answers are served from ``llm.replay_log`` (backend "replay") or, on
+    resume, from the run's own log; asked again only when missing."""
+    with _open(config, call_log=call_log, resume=resume, host=host,
+               before_first_call=before_first_call, keep_log=bool(config.humans)) as (client, log):
+        humans = None
+        if config.humans:
+            humans = _human_answers(config, call_log, resume, desk, log)
+        yield RunSession(client, humans)
+
+
+def _human_answers(config: RunConfig, call_log: Path | None, resume: bool,
+                   desk: HumanDesk | None, log) -> HumanAnswers:
+    from agents.human.answers import HumanAnswers
+    from agents.llm.call_log import read_calls
+
+    source: Path | None = None
+    if config.llm.backend == "replay":
+        source = Path(config.llm.replay_log) if config.llm.replay_log else call_log
+    elif resume and call_log is not None and call_log.exists():
+        source = call_log
+    records = read_calls(source) if source is not None and source.exists() else []
+    same_file = (source is not None and call_log is not None and source.exists()
+                 and call_log.exists() and source.resolve() == call_log.resolve())
+    return HumanAnswers(config.humans, desk=desk, call_log=log, recorded=records,
+                        # A strict replay with nobody at the desk serves recorded answers only.
+                        strict=config.llm.backend == "replay" and desk is None,
+                        relog=not same_file, timeout_s=config.villagers.human_timeout_s,
+                        source=str(source) if source is not None else "the call log")
+
+
+@contextlib.contextmanager
+def _open(config: RunConfig, *, call_log: Path | None, resume: bool, host: str | None,
+          before_first_call: Callable[[], None] | None,
+          keep_log: bool = False) -> Iterator[tuple[LLMClient | None, CallLog | None]]:
+    """The LLM client and the call log it writes (``keep_log``: opened even for a run without
+    LLM villagers, whose human villagers' answers are recorded there)."""
     if not uses_llm(config):
         if before_first_call is not None:
             before_first_call()
-        yield None
+        if keep_log and call_log is not None:
+            from agents.llm.call_log import CallLog
+
+            with CallLog(call_log) as log:
+                yield None, log
+        else:
+            yield None, None
         return
     from agents.llm.call_log import CallLog
     from agents.llm.client import LLMClient
@@ -120,4 +186,4 @@ def open_session(config: RunConfig, *, call_log: Path | None = None, resume: boo
         client = stack.enter_context(
             LLMClient(config.llm, host=url, seed=config.seed, call_log=log, replay=replay))
         client.embed_via = embedder
-        yield client
+        yield client, log

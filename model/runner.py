@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from model.config import ConfigError, RunConfig
-from model.llm_session import open_session, uses_llm
+from model.llm_session import open_run, uses_llm
 from model.run_folder import CALL_LOG, COMPLETED, RunFolder, new_manifest
 
 
@@ -29,8 +29,12 @@ def build_model(config: RunConfig, **kwargs: Any):
 
 
 def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
-        progress: bool = True, on_round: Callable[[Any], None] | None = None) -> dict:
-    """Run ``config`` to its end, writing everything into ``out_dir``; return the summary."""
+        progress: bool = True, on_round: Callable[[Any], None] | None = None,
+        desk=None) -> dict:
+    """Run ``config`` to its end, writing everything into ``out_dir``; return the summary.
+
+    ``desk``: where the human villagers' turns wait for a person (``agents.human.desk``); the
+    terminal front-end or the page answers there."""
     folder = RunFolder(out_dir, resume=resume, overwrite=overwrite)
     changes = {}
     if resume and folder.previous:
@@ -47,14 +51,16 @@ def run(config: RunConfig, out_dir: str | Path, *, resume: bool = False, overwri
     model = None
     started = False
     try:
-        with open_session(config, call_log=folder.file(CALL_LOG), resume=resume,
-                          before_first_call=folder.create) as client:
+        with open_run(config, call_log=folder.file(CALL_LOG), resume=resume,
+                      before_first_call=folder.create, desk=desk) as session:
             folder.write_manifest(manifest)
             started = True
-            kwargs = {"llm_client": client} if client is not None else {}
+            kwargs = {"llm_client": session.llm} if session.llm is not None else {}
+            if session.humans is not None:
+                kwargs["humans"] = session.humans
             model = build_model(config, **kwargs)
-            if uses_llm(config):
-                # Each LLM round costs seconds: keep what was collected on disk as it comes.
+            if uses_llm(config) or config.humans:
+                # Each LLM or human round costs seconds: keep what was collected on disk.
                 model.on_round_end(lambda m: folder.write_tables(m.tables(), fmt))
             if on_round is not None:
                 model.on_round_end(on_round)

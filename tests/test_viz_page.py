@@ -111,7 +111,8 @@ def test_settings_show_only_what_applies_and_govsim_counts_twelve_months():
     govsim = on_scenario_change(norms, "govsim:pollution")
     assert (govsim["rounds"], govsim["villagers"]) == (12, 5)
     assert {c.name for c in controls() if c.shown(govsim)} == {"scenario", "villagers", "rounds",
-                                                                "llm_model", "seed"}
+                                                                "llm_model", "seed", "humans",
+                                                                "human_timeout"}
     assert on_scenario_change(govsim, "norms")["rounds"] == 50
     assert changed(govsim, norms) == ["Scenario", "Villagers", "Rounds (months in GovSim)"]
 

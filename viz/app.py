@@ -12,13 +12,15 @@ a Play thread can never step the run that replaces it.
 from __future__ import annotations
 
 import time
+import uuid
 
 import solara
 import solara.lab
 
 from viz import export
 from viz.components import AboutTab, ClassTab, LabTab, ModelNote
-from viz.live_run import LiveRun
+from viz.human_panel import HumanPanel
+from viz.live_run import CLASS_RUNS, LiveRun
 from viz.player import Player
 from viz.params import changed, controls, initial_values, on_scenario_change
 from viz.recorded_run import unpack_upload
@@ -60,7 +62,21 @@ def Toolbar(run: LiveRun, view, playing: bool, set_playing, speed: solara.Reacti
 
 
 @solara.component
-def Settings(values: solara.Reactive, on_open_folder, on_upload, run: LiveRun):
+def JoinCard(run: LiveRun, on_join):
+    """Other tabs' class runs (runs with a free human villager) this tab may join."""
+    with solara.Card("Join a class run", classes=["cl-card"]):
+        solara.Markdown("A run with human villagers, started in another tab, can be joined "
+                        "here: each student's tab then holds one of its human villagers.")
+        others = [r for r in CLASS_RUNS.open() if r is not run]
+        if not others:
+            solara.Text("No class run is waiting for players.", classes=["cl-help"])
+        for i, other in enumerate(others):
+            solara.Button(f"Join {other.label}", icon_name="mdi-account-multiple-plus",
+                          on_click=lambda o=other: on_join(o), classes=[f"cl-join-{i}"])
+
+
+@solara.component
+def Settings(values: solara.Reactive, on_open_folder, on_upload, run: LiveRun, on_join):
     current = values.value
 
     def set_value(name, value):
@@ -88,6 +104,7 @@ def Settings(values: solara.Reactive, on_open_folder, on_upload, run: LiveRun):
                                      continuous_update=True)
                 if c.help:
                     solara.Text(c.help, classes=["cl-help"])
+        JoinCard(run, on_join)
         with solara.Card("Replay a recorded run", classes=["cl-card"]):
             solara.Markdown("Open a run folder written by `commons-lab run` (or a .zip of "
                             "one) and step through it, back and forth. No model is asked: "
@@ -114,6 +131,12 @@ def Settings(values: solara.Reactive, on_open_folder, on_upload, run: LiveRun):
                                     children=[solara.Button("Run config (TOML)",
                                                             icon_name="mdi-file-cog",
                                                             classes=["cl-dl-toml"])])
+                if run.folder is not None:
+                    solara.FileDownload(lambda: export.call_log(run), filename=f"{stem}-calls.jsonl",
+                                        mime_type="application/jsonl",
+                                        children=[solara.Button("Call log (JSONL)",
+                                                                icon_name="mdi-script-text",
+                                                                classes=["cl-dl-calls"])])
             solara.Text("Each figure has its own PNG button.", classes=["cl-help"])
 
 
@@ -123,7 +146,8 @@ def make_page(**fixed):
     @solara.component
     def Page():
         defaults = solara.use_memo(lambda: initial_values(**fixed), [])
-        first = solara.use_memo(lambda: LiveRun(**defaults), [])
+        holder = solara.use_memo(lambda: uuid.uuid4().hex, [])  # this tab, for its villagers
+        first = solara.use_memo(lambda: _owned(LiveRun(**defaults), holder), [])
         run = solara.use_reactive(first)
         # Created once: use_reactive(x) would follow x on every render.
         values = solara.use_memo(
@@ -138,6 +162,16 @@ def make_page(**fixed):
         tick.value  # noqa: B018 - redraw when the run moves
         player = solara.use_memo(lambda: Player(on_change=lambda: _bump(tick),
                                                 on_stopped=lambda: playing.set(False)), [])
+        follower = solara.use_memo(lambda: Player(on_change=lambda: _bump(tick),
+                                                  on_stopped=lambda: None), [])
+
+        def follow():
+            if current.desk is not None:
+                follower.follow(current)
+            else:
+                follower.stop()
+            return follower.stop
+        solara.use_effect(follow, [current])
 
         def set_playing(on: bool) -> None:
             # The run is taken before any redraw: a Reset handled during that redraw then
@@ -151,15 +185,18 @@ def make_page(**fixed):
 
         def replace_run(new: LiveRun) -> None:
             old = run.value
-            old.cancel()  # its Play loop and its round in flight stop; it can never step again
             set_playing(False)
-            new.after = old if old.busy else None
+            if old.owner in (None, holder):
+                old.cancel()  # its Play loop and its round stop; it can never step again
+                new.after = old if old.busy else None
+            elif old.desk is not None:
+                old.desk.release(holder)  # a joined class run goes on without this tab
             run.set(new)
             _bump(tick)
 
         def reset():
             built_from.set(dict(values.value))
-            replace_run(LiveRun(**values.value, **fixed))
+            replace_run(_owned(LiveRun(**values.value, **fixed), holder))
 
         def step():
             current.step()
@@ -192,17 +229,23 @@ def make_page(**fixed):
                     pending)
             if current.error:
                 solara.Error(current.error, dense=True, classes=["cl-error"])
+            HumanPanel(current, holder, lambda: _bump(tick), tick.value)
             with solara.lab.Tabs(value=tab, lazy=True):
                 with solara.lab.Tab("Class"):
                     ClassTab(current, view, stem)
                 with solara.lab.Tab("Lab"):
                     LabTab(current, view)
                 with solara.lab.Tab("Settings"):
-                    Settings(values, open_folder, upload, current)
+                    Settings(values, open_folder, upload, current, replace_run)
                 with solara.lab.Tab("About"):
                     AboutTab()
 
     return Page
+
+
+def _owned(run: LiveRun, holder: str) -> LiveRun:
+    run.owner = holder
+    return run
 
 
 def _failed_run(message: str) -> LiveRun:

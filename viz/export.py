@@ -26,6 +26,16 @@ def tables_zip(run: LiveRun, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def call_log(run: LiveRun) -> bytes:
+    """The run's call log so far (runs with human villagers record one): with the config,
+    ``commons-lab run`` replays the run without the page."""
+    from model.run_folder import CALL_LOG
+
+    if run.folder is None or not (run.folder / CALL_LOG).is_file():
+        return b""
+    return (run.folder / CALL_LOG).read_bytes()
+
+
 def config_toml(run: LiveRun) -> str:
     """The run's config as a run file: ``commons-lab run FILE`` plays the same run."""
     if run.config is None:

@@ -47,10 +47,22 @@ def parse_seed(value: Any) -> int:
     return seed
 
 
+def parse_humans(value: Any) -> list[int]:
+    """The human villagers typed into the page ("1" or "1, 3"; empty: none) as ids."""
+    text = str(value or "").replace(";", ",").strip()
+    ids = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if not part.isdigit():
+            raise ConfigError(f"human villagers = {text!r} must be villager ids, e.g. 1 or 1, 3")
+        ids.append(int(part))
+    return ids
+
+
 def build_config(*, scenario: str = "norms", environment: str = "rich", population: str = "mixed",
                  ablation: str = "full", punishment: bool = True, villagers: int = 6,
                  rounds: int = 50, policy: str = "rule", llm_model: str = DEFAULT_LLM_MODEL,
-                 seed: Any = 0, llm_backend: str = "auto") -> RunConfig:
+                 seed: Any = 0, llm_backend: str = "auto", humans: Any = "",
+                 human_timeout: Any = 120) -> RunConfig:
     """The ``RunConfig`` the page's controls describe.
 
     ``scenario`` is "norms" or "govsim:<variant>". GovSim villagers always ask a language model,
@@ -62,6 +74,8 @@ def build_config(*, scenario: str = "norms", environment: str = "rich", populati
         "rounds": int(rounds),
         "llm.model": str(llm_model).strip() or DEFAULT_LLM_MODEL,
         "llm.backend": llm_backend,
+        "villagers.human": parse_humans(humans),
+        "villagers.human_timeout_s": float(human_timeout),
     }
     if scenario == "norms":
         overrides.update({
@@ -132,7 +146,8 @@ class LiveRun:
     def __init__(self, scenario: str = "norms", environment: str = "rich",
                  population: str = "mixed", ablation: str = "full", punishment: bool = True,
                  villagers: int = 6, rounds: int = 50, policy: str = "rule",
-                 llm_model: str = DEFAULT_LLM_MODEL, seed: Any = 0, llm_backend: str = "auto"):
+                 llm_model: str = DEFAULT_LLM_MODEL, seed: Any = 0, llm_backend: str = "auto",
+                 humans: Any = "", human_timeout: Any = 120):
         # Named "setting", not "scenario": SolaraViz treats a ``scenario`` attribute as a Mesa
         # Scenario object when it rebuilds the model on Reset.
         self.setting = scenario
@@ -157,13 +172,19 @@ class LiveRun:
         self._views: list[snapshot.RoundView] = []
         self.shown = 0  # index in _views of the round the page shows
         self.after: LiveRun | None = None  # a previous run whose round must end first
+        # Human villagers: their turns wait at ``desk``; answers and calls are recorded in
+        # ``folder`` (calls.jsonl), so the run replays without the page.
+        self.desk = None
+        self.folder: Path | None = None
+        self.owner: str | None = None  # the page session that started it (it may Reset it)
         if scenario == "<recorded>":
             return  # LiveRun.recorded fills in the rest
         try:
             self.config = build_config(
                 scenario=scenario, environment=environment, population=population,
                 ablation=ablation, punishment=punishment, villagers=villagers, rounds=rounds,
-                policy=policy, llm_model=llm_model, seed=seed, llm_backend=llm_backend)
+                policy=policy, llm_model=llm_model, seed=seed, llm_backend=llm_backend,
+                humans=humans, human_timeout=human_timeout)
             self._build()
         except Exception as err:  # shown on the page; a bad control must not crash it
             if not isinstance(err, LabError):
@@ -176,7 +197,7 @@ class LiveRun:
     def recorded(cls, folder: str | Path) -> LiveRun:
         """A run that replays ``folder`` (a run folder: manifest.json, tables, calls.jsonl)
         round by round, serving every LLM answer from the folder's call log: no server."""
-        from model.llm_session import open_session, uses_llm
+        from model.llm_session import open_run, uses_llm
         from model.runner import build_model
         from viz.recorded_run import recorded_config
 
@@ -187,9 +208,11 @@ class LiveRun:
             run.setting = "norms" if run.config.scenario == "norms" else \
                 f"govsim:{run.config.govsim.variant}"
             kwargs = {}
-            if uses_llm(run.config):  # strict replay of the folder's call log: no server
-                run.client = run._session.enter_context(open_session(run.config))
-                kwargs["llm_client"] = run.client
+            if uses_llm(run.config) or run.config.humans:
+                # Strict replay of the folder's call log: no server, nobody asked.
+                session = run._session.enter_context(open_run(run.config))
+                run.client = session.llm
+                kwargs.update(llm_client=session.llm, humans=session.humans)
             run.sim = build_model(run.config, **kwargs)
             run._track_phases()
         except Exception as err:  # a damaged or foreign folder: one line on the page
@@ -234,19 +257,36 @@ class LiveRun:
         return self.shown < len(self._views) - 1 or self.running
 
     def _build(self) -> None:
-        from model.llm_session import open_session, uses_llm
+        from model.llm_session import open_run, uses_llm
         from model.runner import build_model
 
         kwargs = {}
-        if uses_llm(self.config):
-            from viz.llm_link import shared_host
+        call_log = None
+        if self.config.humans:
+            import tempfile
 
-            self.client = self._session.enter_context(
-                open_session(self.config, host=shared_host(self.config)))
-            kwargs["llm_client"] = self.client
-            self.threaded = True
+            from agents.human.desk import HumanDesk
+            from model.run_folder import CALL_LOG
+
+            self.desk = HumanDesk()
+            self.folder = Path(tempfile.mkdtemp(prefix="commons-lab-page-"))
+            call_log = self.folder / CALL_LOG
+            self.threaded = True  # a round waits for people: never on the browser's thread
+        if uses_llm(self.config) or self.config.humans:
+            host = None
+            if uses_llm(self.config):
+                from viz.llm_link import shared_host
+
+                host = shared_host(self.config)
+                self.threaded = True
+            session = self._session.enter_context(
+                open_run(self.config, host=host, call_log=call_log, desk=self.desk))
+            self.client = session.llm
+            kwargs.update(llm_client=session.llm, humans=session.humans)
         self.sim = build_model(self.config, **kwargs)
         self._track_phases()
+        if self.desk is not None:
+            CLASS_RUNS.add(self)
 
     def _track_phases(self) -> None:
         modules = list(self.sim.modules)
@@ -317,6 +357,8 @@ class LiveRun:
         its next phase or LLM call, and calls in flight lose their connection. Returns at once;
         ``wait()`` blocks until the round has ended."""
         self._cancelled.set()
+        if self.desk is not None:
+            self.desk.close("the run was reset")
         if self.client is not None and hasattr(self.client, "cancel"):
             self.client.cancel()
 
@@ -367,11 +409,55 @@ class LiveRun:
                 if not self._cancelled.is_set():
                     self._keep(self._snapshot())
 
+    # -- human villagers ------------------------------------------------------------------------
+
+    @property
+    def humans(self) -> tuple[int, ...]:
+        return self.config.humans if self.config is not None else ()
+
+    def free_humans(self) -> list[int]:
+        """Human villagers nobody holds yet."""
+        if self.desk is None:
+            return []
+        return [i for i in self.humans if self.desk.holder(i) is None]
+
+    def human_counts(self) -> dict[str, int]:
+        humans = getattr(self.sim, "humans", None)
+        return humans.snapshot() if humans is not None else {}
+
+    @property
+    def label(self) -> str:
+        """How other tabs name this run when they join it."""
+        c = self.config
+        return f"{c.scenario} seed {c.seed}, {len(self.humans)} human villager(s)" if c else ""
+
     def _snapshot(self) -> snapshot.RoundView | None:
         if self.sim is None:
             return None
         self._version += 1
         return snapshot.take(self.sim, self._version)
+
+
+class _ClassRuns:
+    """The page's runs with human villagers, which other browser tabs may join (a class run:
+    one tab started it, each student's tab holds one of its human villagers)."""
+
+    def __init__(self) -> None:
+        self._runs: weakref.WeakSet[LiveRun] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def add(self, run: LiveRun) -> None:
+        with self._lock:
+            self._runs.add(run)
+
+    def open(self) -> list[LiveRun]:
+        """Runs still going that have a free human villager, newest first."""
+        with self._lock:
+            runs = list(self._runs)
+        return [r for r in runs if r.running and not r.cancelled and r.free_humans()]
+
+
+CLASS_RUNS = _ClassRuns()
 
 
 def _one_line(err: BaseException) -> str:

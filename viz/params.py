@@ -80,6 +80,11 @@ def controls() -> tuple[Control, ...]:
                 applies="norms", help="rule: the paper's numeric strategies; llm: a model"),
         Control("llm_model", "LLM model", "text", DEFAULT_LLM_MODEL, applies="llm"),
         Control("seed", "Seed", "text", "0", help="the same seed plays the same run"),
+        Control("humans", "Human villagers", "text", "",
+                help="ids of the villagers people play, e.g. 1 or 1, 3 (empty: none); other "
+                     "tabs can join the run and hold one each"),
+        Control("human_timeout", "Seconds per human turn", "slider", 120, low=10, high=600,
+                help="then the villager's default answer is used (counted and shown)"),
     )
 
 

@@ -63,6 +63,25 @@ class Player:
         self._thread = threading.Thread(target=target, daemon=True, name="live-player")
         self._thread.start()
 
+    def follow(self, run: LiveRun) -> None:
+        """Refresh the page whenever ``run`` moves, whoever moves it: a human villager's turn
+        opens or closes, or a round ends (a tab that joined another tab's class run)."""
+        self._start(lambda stop: self._follow(run, stop))
+
+    def _follow(self, run: LiveRun, stop: threading.Event) -> None:
+        seen = None
+        while not stop.is_set() and not run.cancelled:
+            desk = run.desk
+            now = (desk.version if desk is not None else 0, len(run.views), run.busy,
+                   bool(desk is not None and desk.pending()))
+            # While a turn is open, a redraw a second keeps its countdown current.
+            if now != seen or now[3]:
+                seen = now
+                self._on_change()
+            stop.wait(POLL_S if not now[3] else 1.0)
+        if not stop.is_set():
+            self._on_change()  # the run was reset: its open turns are gone
+
     def _watch(self, run: LiveRun, stop: threading.Event) -> None:
         while run.busy and not stop.is_set():
             stop.wait(POLL_S)

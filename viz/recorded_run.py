@@ -43,8 +43,8 @@ def rounds_recorded(folder: Path, manifest: dict) -> int | None:
 
 
 def recorded_config(folder: str | Path) -> RunConfig:
-    """The folder's resolved config, its rounds capped at those recorded, and for LLM runs the
-    strict replay of its call log (no server)."""
+    """The folder's resolved config, its rounds capped at those recorded, and for LLM runs and
+    runs with human villagers the strict replay of its call log (no server, nobody asked)."""
     folder = Path(folder).expanduser()
     manifest = _manifest(folder)
     config = build(RunConfig, manifest["config"])
@@ -54,10 +54,11 @@ def recorded_config(folder: str | Path) -> RunConfig:
         changes["rounds"] = done
     if config.scenario == "govsim" and done is not None and 0 < done < config.govsim.months:
         changes["govsim.months"] = done
-    if config.scenario == "govsim" or config.policy == "llm":
+    if config.scenario == "govsim" or config.policy == "llm" or config.humans:
         log = folder / CALL_LOG
         if not log.is_file():
-            raise ConfigError(f"{folder} has no {CALL_LOG}: an LLM run replays from its calls")
+            raise ConfigError(f"{folder} has no {CALL_LOG}: an LLM run or one with human "
+                              "villagers replays from its calls")
         changes.update({"llm.backend": "replay", "llm.replay_log": str(log)})
     return config.replace(**changes) if changes else config
 

@@ -19,12 +19,15 @@ Fallbacks when every attempt fails (counted by the client, logged as a warning a
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from agents import llm_exchange
+from agents.govsim import human
+from agents.llm.requests import Decision
 from agents.govsim.parsing import (match_name, parse_harvest, parse_limit, parse_notes,
                                    parse_summary, parse_utterance)
 from agents.govsim.schemas import (chars, harvest_schema, limit_schema, nonblank, notes_schema,
@@ -81,13 +84,16 @@ class GovSimPolicy:
     def memories(self, model, villager, query: np.ndarray | list | None) -> str:
         """The memory list of a prompt; ``query`` is one focal vector, or a list of them (the
         discussion under GovSim's retrieval: the top ``DISCUSSION_TOP_K`` for each)."""
+        items = self.memory_items(model, villager, query)
+        return self.book.memory_list((m.date, m.text) for m in items)
+
+    def memory_items(self, model, villager, query: np.ndarray | list | None) -> list:
+        """The memories a prompt lists (``memories``), as items."""
         g = model.config.govsim
         if isinstance(query, list):
-            items = villager.memory.retrieve_many(model.round, min(g.memory_top_k, DISCUSSION_TOP_K),
-                                                  query, mode=g.retrieval)
-        else:
-            items = villager.memory.retrieve(model.round, g.memory_top_k, query, mode=g.retrieval)
-        return self.book.memory_list((m.date, m.text) for m in items)
+            return villager.memory.retrieve_many(model.round, min(g.memory_top_k, DISCUSSION_TOP_K),
+                                                 query, mode=g.retrieval)
+        return villager.memory.retrieve(model.round, g.memory_top_k, query, mode=g.retrieval)
 
     def embed_pending(self, model, phase: str, queries: Sequence[str]) -> list[np.ndarray | None]:
         """Embed every present villager's new memories and the focal ``queries`` in one call.
@@ -155,18 +161,26 @@ class GovSimPolicy:
         # GovSim takes the number asked for, even above the stock; "retry" bounds it.
         schema = harvest_schema(stock if self.over_stock == "retry" else None, n_chars)
         requests = []
-        for v in villagers:
+        others = [v for v in villagers if not v.human]
+        for v in others:
             requests.append(DecisionRequest(
                 agent_id=v.unique_id, round=model.round, phase="harvest", model=v.llm_model,
                 messages=_user(self.harvest_prompt(model, v, query)), schema=schema,
                 fallback=schema(reasoning="", answer=min(stock, model.fallback_request(v))),
                 text_parser=functools.partial(parse_harvest, reasoning_chars=n_chars),
                 num_predict=self._budget(model, v.llm_model, n_chars)))
-        return self._decide_all(model, villagers, requests)
+
+        def ask_humans(humans: Sequence) -> list:
+            words = self.book.words
+            return [self._human(model, v, "harvest", f"{self.book.date(model.round)}, "
+                                f"{v.name}: {words['harvest_question']}",
+                                human.harvest_shown(self, model, v, query), schema,
+                                schema(reasoning="", answer=min(stock, model.fallback_request(v))),
+                                labels=human.HARVEST_LABELS)
+                    for v in humans]
+        return self._mixed(model, villagers, requests, ask_humans)
 
     def discuss(self, model, villagers: Sequence) -> Discussion:
-        from agents.llm.requests import DecisionRequest
-
         book = self.book
         report = book.mayor_report([(v.name, v.collected) for v in villagers])
         talk = Discussion(lines=[(book.reporter, report)])
@@ -185,17 +199,18 @@ class GovSimPolicy:
                 focal = " ".join(text for _, text in talk.lines[-4:])
                 (query,) = self.embed_pending(model, f"utterance:{turn}", [focal])
             schema = utterance_schema(tuple(candidates), n_chars)
-            req = DecisionRequest(
-                agent_id=speaker.unique_id, round=model.round, phase=f"utterance:{turn}",
-                model=speaker.llm_model,
-                messages=_user(self.utterance_prompt(model, speaker, talk.lines, candidates, query)),
-                schema=schema,
-                fallback=schema(response="…", ends_conversation=True, next_speaker=""),
-                text_parser=functools.partial(_utterance_text, names=candidates, n_chars=n_chars),
-                check=nonblank("response"),
-                num_predict=self._budget(model, speaker.llm_model, n_chars))
-            (d,) = self._decide_all(model, [speaker], [req])
-            prompt = req.messages[-1]["content"]
+            fallback = schema(response="…", ends_conversation=True, next_speaker="")
+            if speaker.human:
+                shown = human.utterance_shown(self, model, speaker, talk.lines, candidates, query)
+                d = self._human(model, speaker, f"utterance:{turn}",
+                                f"{book.date(model.round, 'discussion')}, {speaker.name}: "
+                                "your turn to speak", shown, schema, fallback,
+                                labels=human.UTTERANCE_LABELS, check=nonblank("response"),
+                                choice_labels={"next_speaker": {"": "nobody (you end it)"}})
+                prompt = speaker.last_exchange["messages"][-1]["content"]
+            else:
+                d, prompt = self._utterance(model, speaker, turn, talk, candidates, query,
+                                            schema, fallback, n_chars)
             if d.fallback:
                 talk.rows.append(self._row(turn, speaker, speaker.name, d, None, prompt))
                 break
@@ -216,6 +231,23 @@ class GovSimPolicy:
         if talk.villager_utterances:
             self._conclude(model, talk)
         return talk
+
+    def _utterance(self, model, speaker, turn, talk, candidates, query, schema, fallback,
+                   n_chars):
+        """An LLM villager's utterance: the decision and the prompt it answered."""
+        from agents.llm.requests import DecisionRequest
+
+        req = DecisionRequest(
+            agent_id=speaker.unique_id, round=model.round, phase=f"utterance:{turn}",
+            model=speaker.llm_model,
+            messages=_user(self.utterance_prompt(model, speaker, talk.lines, candidates, query)),
+            schema=schema,
+            fallback=fallback,
+            text_parser=functools.partial(_utterance_text, names=candidates, n_chars=n_chars),
+            check=nonblank("response"),
+            num_predict=self._budget(model, speaker.llm_model, n_chars))
+        (d,) = self._decide_all(model, [speaker], [req])
+        return d, req.messages[-1]["content"]
 
     def _conclude(self, model, talk: Discussion) -> None:
         """The framework's one-sentence summary and agreed-limit extraction (framework model)."""
@@ -256,14 +288,18 @@ class GovSimPolicy:
         (query,) = self.embed_pending(model, "reflection", [self.book.words["activity"]])
         n_chars = self._chars("note")
         schema = notes_schema(n_chars)
+        # A human villager writes no notes: a person keeps their own (agents/govsim/human.py).
         requests = [DecisionRequest(
             agent_id=v.unique_id, round=model.round, phase="reflection", model=v.llm_model,
             messages=_user(self.reflection_prompt(model, v, query)), schema=schema,
             fallback=schema(notes=[]),
             text_parser=functools.partial(parse_notes, note_chars=n_chars),
             num_predict=self._budget(model, v.llm_model, None if n_chars is None else 3 * n_chars))
-            for v in villagers]
-        return self._decide_all(model, villagers, requests)
+            for v in villagers if not v.human]
+        no_notes = Decision(value=schema(notes=[]), fallback=False, attempts=1, prompt_tokens=0,
+                            answer_tokens=0, latency_s=0.0, raw="")
+        return self._mixed(model, villagers, requests,
+                           lambda humans: [no_notes for _ in humans])
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -282,6 +318,31 @@ class GovSimPolicy:
                 "next_speaker": None, "next_default": False,
                 "fallback": bool(d.fallback) if d is not None else False,
                 "prompt": prompt, "completion": None if d is None else d.raw}
+
+    def _human(self, model, villager, phase, title, shown, schema, fallback, **kw):
+        d = human.ask(model, villager, phase, title, shown, schema, fallback, **kw)
+        if d.fallback:
+            model.note_fallback(villager, phase, d)
+        return d
+
+    def _mixed(self, model, villagers: Sequence, requests: list, ask_humans) -> list:
+        """Decisions of ``villagers`` in their order: the LLM villagers' ``requests`` (one per
+        villager that is not human, in order) go out while the humans answer."""
+        humans = [v for v in villagers if v.human]
+        others = [v for v in villagers if not v.human]
+        if not humans:
+            return self._decide_all(model, others, requests)
+        if not others:
+            return list(ask_humans(humans))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="govsim-llm") as pool:
+            pending = pool.submit(self._decide_all, model, others, requests)
+            try:
+                from_humans = ask_humans(humans)
+            finally:
+                from_llm = pending.result()
+        by_id = dict(zip([v.unique_id for v in others], from_llm))
+        by_id.update(zip([v.unique_id for v in humans], from_humans))
+        return [by_id[v.unique_id] for v in villagers]
 
     def _decide_all(self, model, villagers: Sequence, requests: list) -> list:
         decisions = llm_exchange.ask(model, villagers, requests)

@@ -24,6 +24,7 @@ class GovSimVillager(mesa.Agent):
             self.persona = persona
         self.name = name
         self.llm_model = llm_model
+        self.human = False  # a person takes this villager's turns (config villagers.human)
         self.joined = joined  # first month present
         self.memory = Memory()
         self.wanted = 0  # this month's request

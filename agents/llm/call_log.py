@@ -10,6 +10,9 @@ latency_s, fallback, time. A chat attempt that never got an answer (the server f
 transport retry) is recorded with ``raw = null`` and ``transport_error``; replay skips it.
 Embed: kind="embed", agent, round, phase, model, input, embeddings (as the server sent them),
 prompt_tokens, latency_s, time.
+Human (a human villager's answer, written by agents/human/answers.py): kind="human", agent,
+round, phase, title, shown, fields, answer (null when the time ran out), timed_out, refusals,
+seconds, timeout_s, time.
 """
 
 from __future__ import annotations

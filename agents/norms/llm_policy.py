@@ -28,15 +28,14 @@ from agents.norms.schemas import (MIN_PREDICT, NOBODY, TEXT_MIN, EffortAnswer, b
                                  belief_text_parser, check_nonblank, parse_effort_text,
                                  propose_schema, propose_text_parser, punish_schema,
                                  punish_text_parser, vote_schema, vote_text_parser)
-from agents.norms.view import Chronicle, view_for
+from agents.norms.view import Chronicle, view_for, watch_sample
 from agents.peer_text import one_line
 from agents.norms.policy import Norm, Proposal
-from agents.norms.voting import distinct, match_vote, plurality
+from agents.norms.voting import Match, distinct, match_vote, plurality
 from agents.norms.similarity import norm_similarity
 
 FIRST_EFFORT = 0.5  # effort fallback on day 1, when a villager has no previous effort
-EMBED_PHASE = "norms"
-WATCH_STREAM = 0x77A7C4  # tags the punishers' sample stream among the run's seeded streams  # call-log phase of the round's belief and norm embeddings
+EMBED_PHASE = "norms"  # call-log phase of the round's belief and norm embeddings
 
 
 class LLMPolicy:
@@ -69,14 +68,15 @@ class LLMPolicy:
     def choose_targets(self, model, agents: Sequence) -> list[int | None]:
         shown = Shown.for_model(model)
         requests = []
+        living = model.living  # whom one may punish: every living peer, whoever decides
         for agent in agents:
-            ids = [str(p.unique_id) for p in agents if p is not agent]
+            ids = [str(p.unique_id) for p in living if p is not agent]
             choices = (*ids, NOBODY)
             schema = punish_schema(choices)
             requests.append(self._request(model, agent, "punish", shown, schema,
                                           schema(punish=NOBODY), punish_text_parser(choices),
                                           choices=ids,
-                                          watched=self._watch(model, agent, agents)))
+                                          watched=self._watch(model, agent, living)))
         targets = []
         for agent, d in zip(agents, self._decide_all(model, agents, requests)):
             target = None if d.value.punish == NOBODY else int(d.value.punish)
@@ -90,17 +90,8 @@ class LLMPolicy:
     def learn(self, model, agents: Sequence) -> None:
         """In-context learning needs no step: the peers' table is in every prompt."""
 
-    def _watch(self, model, agent, agents: Sequence) -> tuple[tuple[int, float], ...]:
-        """The few peers a punisher watched today, in id order. Drawn from a stream seeded by
-        the run's seed, the day and the villager: reproducible, and the model's own draws (tie
-        breaks) stay where they were."""
-        others = [p for p in agents if p is not agent]
-        size = min(self.prompts.show.punish_sample, len(others))
-        if size == 0:
-            return ()
-        rng = np.random.default_rng([model.config.seed, model.round, agent.unique_id, WATCH_STREAM])
-        picked = sorted(rng.choice(len(others), size=size, replace=False))
-        return tuple((others[i].unique_id, float(others[i].effort)) for i in picked)
+    def _watch(self, model, agent, living: Sequence) -> tuple[tuple[int, float], ...]:
+        return watch_sample(model, agent, living, self.prompts.show.punish_sample)
 
     def _old_belief(self, agent) -> str:
         old = one_line(agent.belief_text or "", self.text_max)
@@ -138,13 +129,17 @@ class LLMPolicy:
         for agent, d in zip(agents, self._decide_all(model, agents, requests)):
             agent.belief_text = one_line(d.value.personal, self.text_max)
 
-    def adopt(self, model, agents: Sequence, proposals: list[Proposal]) -> Norm:
+    def adopt(self, model, agents: Sequence, proposals: list[Proposal],
+              cast: dict[int, int] | None = None) -> Norm:
+        """The plurality vote of ``agents`` on the distinct proposals; ``cast`` holds votes
+        already given by other voters (human villagers): villager id -> ballot index."""
+        cast = cast or {}
         self.ballot = distinct([(p.agent, p.community) for p in proposals])
         if not self.ballot:
             return Norm(self.norm_text, None) if self.norm_text else model.norm
         if len(self.ballot) == 1:
             # Everyone proposed the same policy: nothing to vote on, no calls.
-            self.tally = [len(agents)]
+            self.tally = [len(agents) + len(cast)]
             self.norm_text = self.ballot[0].text
             return Norm(self.norm_text, None)
         shown = Shown.for_model(model)
@@ -157,11 +152,16 @@ class LLMPolicy:
                                   ballot=texts)
                     for a in agents]
         decisions = self._decide_all(model, agents, requests)
-        matches = [match_vote(d.value.policy, self.ballot) for d in decisions]
-        winner, self.tally = plurality([m.index for m in matches], len(self.ballot), model.rng)
-        for agent, m in zip(agents, matches):
+        votes = {a.unique_id: match_vote(d.value.policy, self.ballot)
+                 for a, d in zip(agents, decisions)}
+        votes.update({vid: Match(index, True, 1.0) for vid, index in cast.items()})
+        voters = sorted(votes)  # every vote in villager-id order, whoever cast it
+        winner, self.tally = plurality([votes[v].index for v in voters], len(self.ballot),
+                                       model.rng)
+        for vid in voters:
+            m = votes[vid]
             chosen = self.ballot[m.index]
-            model.log("vote", agent=agent.unique_id, target=chosen.authors[0], value=m.score,
+            model.log("vote", agent=vid, target=chosen.authors[0], value=m.score,
                       text=chosen.text)
         self.norm_text = self.ballot[winner].text
         return Norm(self.norm_text, None)

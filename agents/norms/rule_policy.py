@@ -93,13 +93,16 @@ class RuleBasedPolicy:
     def choose_targets(self, model, agents: Sequence[CPRAgent]) -> list[int | None]:
         rng = model.random
         targets: list[int | None] = []
-        n = len(agents)
-        for i, agent in enumerate(agents):
+        # Each inspects one living peer, whoever decides for that peer (a human, too).
+        peers = agents if len(agents) == len(model.living) else model.living
+        n = len(peers)
+        for k, agent in enumerate(agents):
             if n < 2:
                 targets.append(None)
                 continue
+            i = k if peers is agents else peers.index(agent)
             j = rng.randrange(n - 1)
-            peer = agents[j + (j >= i)]  # uniform over the others
+            peer = peers[j + (j >= i)]  # uniform over the others
             # Before any vote the villager judges by its own belief.
             cap = model.norm.cap if model.norm.cap is not None else agent.belief
             inspects = rng.random() < agent.monitoring

@@ -65,6 +65,14 @@ def vote_schema(limit: int) -> type[BaseModel]:
 
 
 @cache
+def cap_schema(top: float) -> type[BaseModel]:
+    """A proposed cap in fish per villager per round, 0..``top``: the rule-based kind of norm,
+    proposed by a human villager of a rule-based society."""
+    return create_model("CapAnswer", __config__=_STRICT,
+                        cap=(float, Field(ge=0.0, le=top, description="fish per villager per round")))
+
+
+@cache
 def punish_schema(choices: tuple[str, ...]) -> type[BaseModel]:
     """Schema whose only field is one of ``choices`` (peer ids as strings, and "none")."""
     return create_model("PunishAnswer", __config__=_STRICT,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 # How far back a villager's prompt reaches: the paper shows a snapshot, not a transcript; a
 # few days of one's own record let a villager see a trend at little cost. The lake's history is
 # a prompt switch (prompt.show_lake_history), off under the paper's protocol.
@@ -77,6 +79,22 @@ class Chronicle:
                 DayRecord(day, float(agent.effort), float(agent.harvest), int(agent.received), target,
                           float(agent.wealth)))
         self.targets = {}
+
+
+WATCH_STREAM = 0x77A7C4  # tags the punishers' sample stream among the run's seeded streams
+
+
+def watch_sample(model, agent, living, size: int) -> tuple[tuple[int, float], ...]:
+    """The few peers a punisher watched today, (id, today's effort) in id order. Drawn from a
+    stream seeded by the run's seed, the day and the villager: reproducible, whoever decides
+    for the villager, and the model's own draws (tie breaks) stay where they were."""
+    others = [p for p in living if p is not agent]
+    size = min(size, len(others))
+    if size == 0:
+        return ()
+    rng = np.random.default_rng([model.config.seed, model.round, agent.unique_id, WATCH_STREAM])
+    picked = sorted(rng.choice(len(others), size=size, replace=False))
+    return tuple((others[i].unique_id, float(others[i].effort)) for i in picked)
 
 
 def view_for(model, agent, phase: str, chronicle: Chronicle, belief: str, norm: str | None,

@@ -32,6 +32,7 @@ class CPRAgent(mesa.Agent):
         self.punish_prob = float(rng.uniform(*self.punish_range[cfg.punish_reading]))
         self.belief_text: str | None = None  # LLM villagers: their personal belief in words
         self.llm_model = llm_model
+        self.human = False  # a person takes this villager's turns (config villagers.human)
         self.smoothed_payoff = 0.0
         self.round_payoff = 0.0
         self.harvest = 0.0

@@ -57,8 +57,9 @@ class GovSimModel(Engine):
     LLM_COUNTERS = ("decisions", *Engine.LLM_COUNTERS)
 
     def __init__(self, config: RunConfig | None = None, rng: int | None = None,
-                 llm_client=None):
-        super().__init__(config or build(RunConfig, {"scenario": "govsim"}), rng, llm_client)
+                 llm_client=None, humans=None):
+        super().__init__(config or build(RunConfig, {"scenario": "govsim"}), rng, llm_client,
+                         humans=humans)
         g = self.config.govsim
         if g.newcomer_month > g.months:
             raise ConfigError(f"govsim.newcomer_month = {g.newcomer_month} is after the last "
@@ -74,7 +75,7 @@ class GovSimModel(Engine):
         # GovSim's newcomer runs give the founders the "traditional villager" goal.
         persona = "traditional" if self.newcomer_month and g.founder_persona else None
         for i in range(founders):
-            GovSimVillager(self, self.names[i], self.config.llm.model_for(i), persona=persona)
+            self._seat(GovSimVillager(self, self.names[i], self._model_for(i), persona=persona))
         self.policy = GovSimPolicy(self)
 
         self.modules = [Arrival(), HarvestPhase(),
@@ -95,7 +96,8 @@ class GovSimModel(Engine):
         self.discussion_rows: list[dict] = []
         self.datacollector = DataCollector(
             model_reporters={**MODEL_REPORTERS, **self.llm_reporters()},
-            agent_reporters=AGENT_REPORTERS)
+            agent_reporters={**AGENT_REPORTERS,
+                             **({"Human": "human"} if self.config.humans else {})})
         self.datacollector.collect(self)
 
     # -- the society ---------------------------------------------------------------------------
@@ -105,9 +107,17 @@ class GovSimModel(Engine):
         """Villagers of this month in seating order (id order): the order decisions apply in."""
         return sorted(self.agents, key=lambda a: a.unique_id)
 
+    def _model_for(self, i: int) -> str | None:
+        """The LLM of the villager in seat ``i`` (0-based); None for a human villager."""
+        return None if i + 1 in self.config.humans else self.config.llm.model_for(i)
+
+    def _seat(self, villager: GovSimVillager) -> GovSimVillager:
+        villager.human = villager.unique_id in self.config.humans
+        return villager
+
     def add_newcomer(self) -> GreedyNewcomer:
         i = self.config.govsim.n_agents - 1
-        v = GreedyNewcomer(self, self.names[i], self.config.llm.model_for(i), joined=self.round)
+        v = self._seat(GreedyNewcomer(self, self.names[i], self._model_for(i), joined=self.round))
         self.log("join", agent=v.unique_id, text=f"{v.name} joins ({v.persona})")
         return v
 
@@ -216,8 +226,14 @@ class GovSimModel(Engine):
             **metrics,
             "final_stock": self.pool.stock,
             "villagers": [{"name": v.name, "persona": v.persona, "model": v.llm_model,
-                           "joined": v.joined, "total": v.total} for v in self.present],
+                           "joined": v.joined, "total": v.total,
+                           **({"human": v.human} if self.config.humans else {})}
+                          for v in self.present],
             "defaults": self.defaults,
+            **({"human_villagers": list(self.config.humans),
+                "human_turns": self.humans.counts["turns"],
+                "human_timeouts": self.humans.counts["timeouts"]}
+               if self.humans is not None else {}),
             "framework_model": self.config.llm.model,
             "embedding_model": self.config.llm.embedding_model,
         }

@@ -50,21 +50,30 @@ AGENT_REPORTERS = {
 
 
 def make_policy(config, model):
+    """The run's policy; with human villagers, a mixed society that routes them to theirs."""
     if config.policy == "rule":
         from agents.norms.rule_policy import RuleBasedPolicy
 
-        return RuleBasedPolicy(config)
-    from agents.norms.llm_policy import LLMPolicy
+        base = RuleBasedPolicy(config)
+    else:
+        from agents.norms.llm_policy import LLMPolicy
 
-    return LLMPolicy(model)
+        base = LLMPolicy(model)
+    if not config.humans:
+        return base
+    from agents.norms.human_policy import HumanPolicy
+    from agents.norms.mixed_policy import MixedPolicy
+
+    return MixedPolicy(base, HumanPolicy(model), set(config.humans),
+                       words=config.policy == "llm")
 
 
 class NormsModel(Engine):
     """A lake shared by altruistic and selfish villagers; rounds run the SPEC's modules."""
 
     def __init__(self, config=None, rng: int | None = None, llm_client=None, *,
-                 collect: str = "every"):
-        super().__init__(config, rng, llm_client, collect=collect)
+                 collect: str = "every", humans=None):
+        super().__init__(config, rng, llm_client, collect=collect, humans=humans)
         cfg = self.config.norms
         self.lake = Lake(cfg.capacity, cfg.r, cfg.stock0, cfg.catchability)
         self.norm = NO_NORM
@@ -79,10 +88,15 @@ class NormsModel(Engine):
 
         n_altruists = int(round(cfg.n_agents * cfg.altruist_share))
         kinds = [AltruisticAgent] * n_altruists + [SelfishAgent] * (cfg.n_agents - n_altruists)
+        llm = self.config.policy == "llm"
+        humans = set(self.config.humans)
         self._villagers = [
-            cls(self, llm_model=self.config.llm.model_for(i) if self.config.policy == "llm" else None)
+            cls(self, llm_model=self.config.llm.model_for(i) if llm and i + 1 not in humans
+                else None)
             for i, cls in enumerate(kinds)
-        ]  # created in id order
+        ]  # created in id order (ids 1, 2, ...)
+        for villager in self._villagers:
+            villager.human = villager.unique_id in humans
         if self.config.policy == "llm":
             # The traits were drawn all the same, so the RNG stream does not depend on the
             # policy; but an LLM villager's strategy is in its words, not in numbers, and a
@@ -103,7 +117,7 @@ class NormsModel(Engine):
 
         self.datacollector = DataCollector(
             model_reporters={**MODEL_REPORTERS, **self.llm_reporters()},
-            agent_reporters=AGENT_REPORTERS)
+            agent_reporters={**AGENT_REPORTERS, **({"Human": "human"} if humans else {})})
         self.datacollector.collect(self)
 
     # -- state derived each round ------------------------------------------------------------
@@ -186,4 +200,7 @@ class NormsModel(Engine):
             "final_norm": self.norm.text,
             **{"llm_" + k: int(rounds["LLM_" + k].sum()) if len(rounds) else 0
                for k in self.LLM_COUNTERS},
+            **({"human_villagers": list(self.config.humans),
+                **{"human_" + k: int(rounds["Human_" + k].sum()) if len(rounds) else 0
+                   for k in self.HUMAN_COUNTERS}} if self.humans is not None else {}),
         }
