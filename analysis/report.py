@@ -569,14 +569,11 @@ def build_report(dirs: Iterable[str | Path], out: str | Path, *, model_key: str 
         sections += norms_sections(norms, alpha, figs, tables, notes)
     if not gov.runs.empty:
         sections += govsim_sections(gov, figs, tables, notes)
-<<<<<<< HEAD
-    if (cost := llm_cost_section(rs.runs, tables)) is not None:
-        sections.append(cost)
-=======
     humans = human_section(rs, tables)
     if humans is not None:
         sections.append(humans)
->>>>>>> human
+    if (cost := llm_cost_section(rs.runs, tables)) is not None:
+        sections.append(cost)
     timings["figures"] = figs.seconds
     timings["statistics"] = time.perf_counter() - t1 - figs.seconds
 
