@@ -59,12 +59,15 @@ LLM_DEMO_OVERRIDES = ("rounds=2", "norms.n_agents=2")
 @pytest.fixture(scope="session")
 def llm_demo_run(ollama_host: str, tmp_path_factory) -> tuple[Path, list[str]]:
     """runs/demo-llm.toml run through the CLI against the embedded server: its folder, and the
-    ``--set`` arguments that shortened it (a replay must repeat them)."""
+    ``--set`` arguments that shortened it (a replay must repeat them). Its answers are also
+    stored in a response cache beside the folder (``live.parent / "answers"``), so a test can
+    rerun it from there without a server call."""
     from cli import main as cli_main
 
     live = tmp_path_factory.mktemp("llm_demo") / "live"
     args = ["run", str(ROOT / "runs" / "demo-llm.toml"), "--out", str(live), "--quiet",
-            "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"']
+            "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"',
+            "--set", f'llm.cache="{live.parent / "answers"}"']
     shortened = [arg for item in LLM_DEMO_OVERRIDES for arg in ("--set", item)]
     assert cli_main(args + shortened) == 0
     return live, shortened

@@ -128,19 +128,19 @@ def test_a_seeded_answer_does_not_depend_on_the_calls_before_it(ollama_client):
 
 
 @pytest.mark.llm
-def test_prompt_caching_changes_seeded_answers_so_it_is_off_by_default(ollama_client):
+def test_prompt_caching_changes_seeded_answers_so_it_is_off_by_default(
+        embedded_server, ollama_client, monkeypatch):
     """Why ``cache_prompt`` is off unless asked for: with it, an answer after a call sharing
     the prompt's prefix is not the cold answer (llama.cpp's logits depend on the batch a token
     was evaluated in). If this ever fails, caching has become safe to turn on by default."""
     from agents.llm.embedded.server import DEFAULT_CACHE_PROMPT
 
-    assert DEFAULT_CACHE_PROMPT is False
+    assert DEFAULT_CACHE_PROMPT is False and embedded_server.cache_prompt is False
     cold = {v: _seeded(ollama_client, v) for v in (1, 2, 3)}
-    with EmbeddedServer(cache_prompt=True, embeddings=False) as url:
-        cached = ollama.Client(host=url, timeout=180.0)
-        warm = {v: _seeded(cached, v) for v in (1, 2, 3)}  # 2 and 3 reuse 1's prefix
-    assert warm[1] == cold[1]  # nothing to reuse on a fresh server: the cold answer
-    assert warm[2] != cold[2] or warm[3] != cold[3]
+    # The session's server, switched to caching for this test (read on every request).
+    monkeypatch.setattr(embedded_server, "cache_prompt", True)
+    warm = {v: _seeded(ollama_client, v) for v in (1, 2, 3)}  # each reuses the one before
+    assert warm != cold
 
 
 @pytest.mark.llm

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from agents.peer_text import one_line
 from model.engine import Module
 from viz.live_run import BUSY_WAIT_S, LiveRun, build_config
 from viz.params import govsim_available
@@ -175,7 +176,9 @@ def test_llm_run_steps_in_the_background_and_shows_the_exchange(ollama_host, mon
         assert v.exchange["phase"] == "belief" and v.exchange["round"] == 1
         assert v.exchange["messages"][-1]["role"] == "user"
         assert isinstance(v.exchange["answer"], str)
-        assert v.belief_text == v.exchange["value"]["personal"] and 0 <= v.effort <= 1
+        # The belief is kept as peers will read it: one line, tag-shaped words defused.
+        personal = v.exchange["value"]["personal"]
+        assert v.belief_text == one_line(personal, len(personal)) and 0 <= v.effort <= 1
 
 
 @pytest.mark.llm
