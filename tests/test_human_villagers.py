@@ -267,3 +267,14 @@ def test_the_page_replays_a_recorded_run_with_a_human_villager(tmp_path):
     assert replay.error is None
     rounds = pd.read_parquet(tmp_path / "run" / "rounds.parquet")
     pd.testing.assert_frame_equal(replay.sim.tables()["rounds"], rounds, check_exact=True)
+
+
+def test_a_bound_that_only_keeps_a_number_representable_is_not_shown_to_a_person():
+    from agents.human.forms import Field
+
+    request = Field("request", "How much do you take", "integer", minimum=0, maximum=2**31 - 1)
+    assert request.bounds_text() == "a whole number of at least 0"
+    assert Field("effort", "Effort", "number", minimum=0, maximum=1).bounds_text() == \
+        "a number from 0 to 1"
+    with pytest.raises(ValueError, match="out of range"):
+        request.parse(str(2**31))

@@ -88,7 +88,10 @@ class Field:
 
     def bounds_text(self) -> str:
         lo = "" if self.minimum is None else _number_text(self.minimum)
-        hi = "" if self.maximum is None else _number_text(self.maximum)
+        # A bound that only keeps a number representable (GovSim's request) is no help to a
+        # person: say "at least 0" rather than "from 0 to 2147483647".
+        plain = self.maximum is not None and self.maximum < _NO_REAL_BOUND
+        hi = _number_text(self.maximum) if plain else ""
         whole = "a whole number" if self.kind == "integer" else "a number"
         if lo and hi:
             return f"{whole} from {lo} to {hi}"
@@ -100,6 +103,9 @@ class Field:
                 "choices": [[c.value, c.label] for c in self.choices],
                 "min_length": self.min_length, "max_length": self.max_length,
                 "required": self.required}
+
+
+_NO_REAL_BOUND = 1e9
 
 
 def _number_text(x: float) -> str:
