@@ -61,7 +61,7 @@ def test_one_govsim_month_with_a_human_fisherman(tmp_path):
     for seen in ("### 2024-01-01, John: How many tons of fish will you catch this month?",
                  "It holds 100 tons now.", "2 other fishermen: Kate and Jack",
                  ("refused: How much do you take: 'plenty' is not a number; enter a whole "
-                  "number from 0 to 2147483647"),
+                  "number of at least 0"),
                  "refused: How much do you take: -3 is out of range",
                  "Mayor: Good evening, everyone.", "John caught 10 tons of fish.",
                  "refused: End the discussion? (yes/no): answer yes or no",

@@ -27,6 +27,7 @@ import numpy as np
 
 from agents import llm_exchange
 from agents.govsim import human
+from agents.human.beside import decide_beside
 from agents.llm.requests import Decision
 from agents.govsim.parsing import (match_name, parse_harvest, parse_limit, parse_notes,
                                    parse_summary, parse_utterance)
@@ -328,21 +329,11 @@ class GovSimPolicy:
     def _mixed(self, model, villagers: Sequence, requests: list, ask_humans) -> list:
         """Decisions of ``villagers`` in their order: the LLM villagers' ``requests`` (one per
         villager that is not human, in order) go out while the humans answer."""
-        humans = [v for v in villagers if v.human]
-        others = [v for v in villagers if not v.human]
-        if not humans:
-            return self._decide_all(model, others, requests)
-        if not others:
-            return list(ask_humans(humans))
+        if not any(v.human for v in villagers):
+            return self._decide_all(model, villagers, requests)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="govsim-llm") as pool:
-            pending = pool.submit(self._decide_all, model, others, requests)
-            try:
-                from_humans = ask_humans(humans)
-            finally:
-                from_llm = pending.result()
-        by_id = dict(zip([v.unique_id for v in others], from_llm))
-        by_id.update(zip([v.unique_id for v in humans], from_humans))
-        return [by_id[v.unique_id] for v in villagers]
+            return decide_beside(villagers, lambda v: v.human, ask_humans,
+                                 lambda others: self._decide_all(model, others, requests), pool)
 
     def _decide_all(self, model, villagers: Sequence, requests: list) -> list:
         decisions = llm_exchange.ask(model, villagers, requests)

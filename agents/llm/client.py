@@ -141,6 +141,17 @@ class _Answer:
         """Prompt tokens the server evaluated (None when it did not say what it cached)."""
         return None if self.cached_tokens is None else self.prompt_tokens - self.cached_tokens
 
+    @classmethod
+    def from_record(cls, record: dict, *, replayed: bool, cache_hit: bool) -> _Answer:
+        """An answer as a call-log record or a response-cache entry holds it."""
+        return cls(raw=str(record["raw"]), thinking=record.get("thinking"),
+                   done_reason=record.get("done_reason"),
+                   prompt_tokens=int(record.get("prompt_tokens") or 0),
+                   answer_tokens=int(record.get("answer_tokens") or 0),
+                   latency_s=float(record.get("latency_s") or 0.0), replayed=replayed,
+                   cached_tokens=_cached_count(record.get("cached_tokens")),
+                   cache_hit=cache_hit)
+
     def cache_value(self) -> dict[str, Any]:
         return {"raw": self.raw, "thinking": self.thinking, "done_reason": self.done_reason,
                 "prompt_tokens": self.prompt_tokens, "answer_tokens": self.answer_tokens,
@@ -504,17 +515,8 @@ class LLMClient:
             if record is not None:
                 self._compare(record, req.model, messages, (req.agent_id, req.round, req.phase),
                               seed=options.get("seed"))
-                return _Answer(
-                    raw=record["raw"],
-                    thinking=record.get("thinking"),
-                    done_reason=record.get("done_reason"),
-                    prompt_tokens=int(record.get("prompt_tokens") or 0),
-                    answer_tokens=int(record.get("answer_tokens") or 0),
-                    latency_s=float(record.get("latency_s") or 0.0),
-                    replayed=True,
-                    cached_tokens=_cached_count(record.get("cached_tokens")),
-                    cache_hit=record.get("cache") == "hit",
-                )
+                return _Answer.from_record(record, replayed=True,
+                                           cache_hit=record.get("cache") == "hit")
         tokens = estimate_tokens(messages)
         if tokens > self.config.num_ctx:
             raise context_too_long(tokens, self.config.num_ctx, req.model)
@@ -581,17 +583,7 @@ class LLMClient:
         if "raw_chars" in stored:
             self._cut_lengths[(req.agent_id, req.round, req.phase, attempt)] = (
                 int(stored["raw_chars"]), int(stored.get("thinking_chars") or 0))
-        return _Answer(
-            raw=str(stored["raw"]),
-            thinking=stored.get("thinking"),
-            done_reason=stored.get("done_reason"),
-            prompt_tokens=int(stored.get("prompt_tokens") or 0),
-            answer_tokens=int(stored.get("answer_tokens") or 0),
-            latency_s=float(stored.get("latency_s") or 0.0),
-            replayed=False,
-            cached_tokens=_cached_count(stored.get("cached_tokens")),
-            cache_hit=True,
-        )
+        return _Answer.from_record(stored, replayed=False, cache_hit=True)
 
     def _check_context(
         self, req: DecisionRequest, attempt: int, messages: list[dict], options: dict, response: Any

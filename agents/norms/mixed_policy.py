@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from agents.human.beside import decide_beside
 from agents.norms.policy import Norm, Proposal
 from agents.norms.voting import distinct
 
@@ -45,19 +46,8 @@ class MixedPolicy:
 
     def _both(self, agents: Sequence, for_base: Callable, for_humans: Callable) -> list:
         """Run both halves (the base's in a worker thread), merge in ``agents`` order."""
-        humans, others = self._split(agents)
-        if not humans:
-            return list(for_base(others))
-        if not others:
-            return list(for_humans(humans))
-        pending = self._pool.submit(for_base, others)
-        try:
-            human_values = for_humans(humans)
-        finally:
-            base_values = pending.result()
-        by_id = dict(zip([a.unique_id for a in others], base_values))
-        by_id.update(zip([a.unique_id for a in humans], human_values))
-        return [by_id[a.unique_id] for a in agents]
+        return decide_beside(agents, lambda a: a.unique_id in self.ids, for_humans, for_base,
+                             self._pool)
 
     def _keeping_humans(self, agents: Sequence, step: Callable[[], None]) -> None:
         """Run a rule-based step over everyone, then give the humans their own traits back."""
