@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from server_modes import prompt_cache
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # One call on the embedded SmolLM2-135M takes about 1.5 s; a busy 2-core machine can be
@@ -57,7 +59,7 @@ LLM_DEMO_OVERRIDES = ("rounds=2", "norms.n_agents=2")
 
 
 @pytest.fixture(scope="session")
-def llm_demo_run(ollama_host: str, tmp_path_factory) -> tuple[Path, list[str]]:
+def llm_demo_run(embedded_server, ollama_host: str, tmp_path_factory) -> tuple[Path, list[str]]:
     """runs/demo-llm.toml run through the CLI against the embedded server: its folder, and the
     ``--set`` arguments that shortened it (a replay must repeat them). Its answers are also
     stored in a response cache beside the folder (``live.parent / "answers"``), so a test can
@@ -69,5 +71,6 @@ def llm_demo_run(ollama_host: str, tmp_path_factory) -> tuple[Path, list[str]]:
             "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"',
             "--set", f'llm.cache="{live.parent / "answers"}"']
     shortened = [arg for item in LLM_DEMO_OVERRIDES for arg in ("--set", item)]
-    assert cli_main(args + shortened) == 0
+    with prompt_cache(embedded_server):
+        assert cli_main(args + shortened) == 0
     return live, shortened

@@ -17,6 +17,7 @@ import pytest
 
 from agents.llm.call_log import read_calls
 from cli import main as cli_main
+from server_modes import prompt_cache
 
 pytestmark = pytest.mark.llm
 
@@ -31,12 +32,13 @@ def _tables(folder: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def paper_run(ollama_host, tmp_path_factory):
+def paper_run(embedded_server, ollama_host, tmp_path_factory):
     base = tmp_path_factory.mktemp("paper_protocol")
     live, replay = base / "live", base / "replay"
     demo = str(ROOT / "runs" / "demo-llm.toml")
-    assert cli_main(["run", demo, "--out", str(live), "--quiet", *PAPER,
-                     "--set", 'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"']) == 0
+    with prompt_cache(embedded_server):
+        assert cli_main(["run", demo, "--out", str(live), "--quiet", *PAPER, "--set",
+                         'llm.backend="ollama"', "--set", f'llm.host="{ollama_host}"']) == 0
     assert cli_main(["run", demo, "--out", str(replay), "--quiet", *PAPER,
                      "--set", 'llm.backend="replay"',
                      "--set", f'llm.replay_log="{live / "calls.jsonl"}"']) == 0
