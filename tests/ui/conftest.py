@@ -89,6 +89,27 @@ def live_page(browser, ui_server):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def projector_tab(browser, ui_server):
+    """Opens a new tab (a browser context of its own, as another student's) on the page at a
+    projector's 1280x720, once the page has drawn; every tab closes with the module."""
+    contexts = []
+
+    def open_tab():
+        context = browser.new_context(viewport={"width": 1280, "height": 720},
+                                      accept_downloads=True)
+        contexts.append(context)
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        page.goto(ui_server)
+        page.locator(".cl-step").wait_for(timeout=120_000)
+        return page
+
+    yield open_tab
+    for context in contexts:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory) -> Path:
     """Where the tests leave their screenshots: $COMMONS_LAB_SCREENSHOTS, else a temp folder."""

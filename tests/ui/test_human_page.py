@@ -24,14 +24,8 @@ PLAY = {"effort": ("0.4", "0.3", "0.5"), "cap": ("5", "4.5", "6")}
 
 
 @pytest.fixture(scope="module")
-def student(browser, ui_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto(ui_server)
-    page.locator(".cl-step").wait_for(timeout=120_000)
-    yield page
-    context.close()
+def student(projector_tab):
+    return projector_tab()
 
 
 def answer(page, field: str, text: str) -> None:
@@ -113,16 +107,8 @@ def test_a_student_plays_villager_1_for_three_rounds(student, screenshot_dir, tm
     assert model.humans.counts == {"turns": 9, "timeouts": 0}
 
 
-def _tab(browser, ui_server):
-    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    page.set_default_timeout(30_000)
-    page.goto(ui_server)
-    page.locator(".cl-step").wait_for(timeout=120_000)
-    return page
-
-
-def test_a_second_tab_joins_and_holds_the_free_villager(browser, ui_server):
-    teacher = _tab(browser, ui_server)
+def test_a_second_tab_joins_and_holds_the_free_villager(projector_tab):
+    teacher = projector_tab()
     teacher.get_by_role("tab", name="Settings").click()
     teacher.get_by_label("Human villagers").fill("1, 2")
     teacher.get_by_label("Seed").fill("3")
@@ -130,7 +116,7 @@ def test_a_second_tab_joins_and_holds_the_free_villager(browser, ui_server):
     teacher.locator(".cl-reset").first.click()
     teacher.get_by_role("tab", name="Class").click()
     teacher.locator(".cl-hold-1").click()
-    other = _tab(browser, ui_server)
+    other = projector_tab()
     other.get_by_role("tab", name="Settings").click()
     other.locator(".cl-join-0").click()
     other.get_by_role("tab", name="Class").click()
@@ -151,5 +137,3 @@ def test_a_second_tab_joins_and_holds_the_free_villager(browser, ui_server):
         re.compile(r"^Day 1, villager 2: Whom do you punish today"))
     teacher.locator(".cl-reset").first.click()  # ends the class run for every tab
     expect(other.locator(".cl-human-title")).to_have_count(0)
-    teacher.context.close()
-    other.context.close()

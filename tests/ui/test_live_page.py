@@ -43,14 +43,8 @@ def open_tab(page, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def projector(browser, ui_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto(ui_server)
-    page.locator(".cl-step").wait_for(timeout=120_000)
-    yield page
-    context.close()
+def projector(projector_tab):
+    return projector_tab()
 
 
 def test_class_tab_fits_a_projector_with_readable_figures(projector, screenshot_dir):
